@@ -1,0 +1,3 @@
+//! The `study` command: runs study files and writes reports.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Reading numeric data sets from CSV files (header row, columns by name).

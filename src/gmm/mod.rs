@@ -1,0 +1,2 @@
+//! Gaussian mixture models: the ELBO task fitted by stochastic variational
+//! inference, and EM.

@@ -1,0 +1,5 @@
+//! First-order optimisers for the stochastic tasks.
+
+mod adam;
+
+pub use adam::Adam;

@@ -1,0 +1,1 @@
+//! Toy objectives with closed-form gradients (maths.md §5).

@@ -1,0 +1,2 @@
+//! The study harness: study files, grids, the parallel runner, statistics,
+//! figures and reports.
