@@ -79,6 +79,61 @@ pub enum EstimatorKind {
     },
 }
 
+/// The estimator names accepted in study files, in the order reports list
+/// them.
+pub const ESTIMATOR_NAMES: &[&str] = &["exact", "reinforce", "rebar"];
+
+/// A study file named an estimator this crate does not have.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("unknown estimator {name:?}; known estimators: {known}")]
+pub struct UnknownEstimator {
+    /// The name given.
+    pub name: String,
+    /// The known names, comma-separated.
+    pub known: String,
+}
+
+impl EstimatorKind {
+    /// The estimator called `name` (one of [`ESTIMATOR_NAMES`]) with the
+    /// given temperature `λ` and control-variate scale `η`; settings that
+    /// do not apply to it are ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownEstimator`] when the name is not known.
+    pub fn from_name(name: &str, temperature: f64, eta: f64) -> Result<Self, UnknownEstimator> {
+        match name {
+            "exact" => Ok(EstimatorKind::Exact),
+            "reinforce" => Ok(EstimatorKind::Reinforce),
+            "rebar" => Ok(EstimatorKind::Rebar { eta, temperature }),
+            _ => Err(UnknownEstimator {
+                name: name.to_string(),
+                known: ESTIMATOR_NAMES.join(", "),
+            }),
+        }
+    }
+
+    /// The name used in study files and in the `method` column of results.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EstimatorKind::Exact => "exact",
+            EstimatorKind::Reinforce => "reinforce",
+            EstimatorKind::Rebar { .. } => "rebar",
+        }
+    }
+
+    /// Whether the relaxation temperature `λ` changes this estimator (so
+    /// that a grid of temperatures multiplies its cells).
+    pub fn uses_temperature(&self) -> bool {
+        matches!(self, EstimatorKind::Rebar { .. })
+    }
+
+    /// Whether the control-variate scale `η` applies to this estimator.
+    pub fn uses_eta(&self) -> bool {
+        matches!(self, EstimatorKind::Rebar { .. })
+    }
+}
+
 /// A gradient estimator for one kind of variable, with whatever state it
 /// carries between calls (baselines, adapted parameters).
 #[derive(Debug, Clone)]
