@@ -64,11 +64,10 @@ where
 
     // Reparameterised sample, its gate and the discrete evaluation.
     fill_uniform(rng, &mut ws.u);
-    kind.reparameterise(phi, &ws.u, &mut ws.z, &mut ws.b);
+    kind.reparameterise_relaxed(phi, &ws.u, temperature, &mut ws.z, &mut ws.b, &mut ws.s);
     let f_b = f.value(&ws.b);
 
     // Relaxed term at z (∂z/∂φ = I).
-    kind.relax(&ws.z, temperature, &mut ws.s);
     f.relaxed_value_grad(&ws.s, &mut ws.grad_s);
     kind.relax_pull_back(&ws.s, &ws.grad_s, temperature, &mut ws.grad_z);
 
@@ -76,30 +75,35 @@ where
     match coupling {
         Coupling::Independent => {
             fill_uniform(rng, &mut ws.v);
-            kind.conditional(
+            kind.conditional_relaxed(
                 phi,
                 &ws.theta,
                 &ws.aux,
                 &ws.b,
                 &ws.v,
+                temperature,
+                &mut ws.z_tilde,
+                &mut ws.diag,
+                &mut ws.coef,
+                &mut ws.s_tilde,
+            );
+        }
+        Coupling::SameNoise => {
+            kind.conditional_same_noise(
+                &ws.theta,
+                &ws.aux,
+                &ws.b,
+                &ws.z,
                 &mut ws.z_tilde,
                 &mut ws.diag,
                 &mut ws.coef,
             );
+            // z̃ = z in value, so the relaxation is the same.
+            ws.s_tilde.copy_from_slice(&ws.s);
         }
-        Coupling::SameNoise => kind.conditional_same_noise(
-            &ws.theta,
-            &ws.aux,
-            &ws.b,
-            &ws.z,
-            &mut ws.z_tilde,
-            &mut ws.diag,
-            &mut ws.coef,
-        ),
     }
 
     // Relaxed term at z̃.
-    kind.relax(&ws.z_tilde, temperature, &mut ws.s_tilde);
     let f_s_tilde = f.relaxed_value_grad(&ws.s_tilde, &mut ws.grad_s_tilde);
     kind.relax_pull_back(
         &ws.s_tilde,
