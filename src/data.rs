@@ -1,5 +1,18 @@
-//! Reading numeric data sets from CSV files (header row, columns by name).
+//! Reading numeric data sets from CSV files.
+//!
+//! Two layouts are read:
+//!
+//! - [`read_columns`]: a header row, then numeric columns chosen by name
+//!   (the layout of the shipped data sets in `data/`);
+//! - [`read_matrix`]: no header, every column numeric, `nan` and `inf`
+//!   accepted as values (the layout of the hostile test cases, whose bad
+//!   values the fitting code must itself detect).
+//!
+//! Rows in error messages are data rows counted from 1 (the header is not
+//! a data row) for [`read_columns`], and from 0 for [`read_matrix`], whose
+//! files have no header and whose rows index the returned array.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
@@ -27,6 +40,70 @@ pub enum DataError {
         /// What went wrong.
         reason: String,
     },
+    /// No column was asked for.
+    #[error("no columns selected from data file {path}; name at least one column")]
+    NoColumns {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A column named by the caller is not in the header.
+    #[error("data file {path} has no column {column:?}; its columns are: {available}")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The missing column.
+        column: String,
+        /// The header's column names, comma-separated.
+        available: String,
+    },
+    /// A row has fewer fields than the header or than the first row.
+    #[error("data file {path}, row {row}: expected {expected} fields, found {found}")]
+    ShortRow {
+        /// The file.
+        path: PathBuf,
+        /// The row (see the module docs for how rows are counted).
+        row: usize,
+        /// Fields expected.
+        expected: usize,
+        /// Fields found.
+        found: usize,
+    },
+    /// A value is not a number.
+    #[error(
+        "data file {path}, row {row}, column {column}: {value:?} is not a number; \
+         write a decimal number"
+    )]
+    NotNumeric {
+        /// The file.
+        path: PathBuf,
+        /// The row (see the module docs for how rows are counted).
+        row: usize,
+        /// The column name (or index, for files without a header).
+        column: String,
+        /// The text found.
+        value: String,
+    },
+    /// A value is a number but not finite.
+    #[error(
+        "data file {path}, row {row}, column {column}: {value:?} is not finite; \
+         only finite numbers are allowed"
+    )]
+    NotFinite {
+        /// The file.
+        path: PathBuf,
+        /// The row (see the module docs for how rows are counted).
+        row: usize,
+        /// The column name.
+        column: String,
+        /// The text found.
+        value: String,
+    },
+    /// The file has no data rows.
+    #[error("data file {path} has no data rows")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// Reads the named numeric `columns` of a CSV file with a header row.
@@ -37,8 +114,145 @@ pub enum DataError {
 /// fault) when the file is unreadable, a column is missing, or a value is
 /// not a finite number.
 pub fn read_columns(path: &Path, columns: &[String]) -> Result<Dataset, DataError> {
-    Err(DataError::Io {
+    if columns.is_empty() {
+        return Err(DataError::NoColumns {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(open(path)?);
+    let header = reader.headers().map_err(|e| io_error(path, &e))?.clone();
+    let indices = column_indices(path, &header, columns)?;
+
+    let mut values = Vec::new();
+    let mut n_rows = 0;
+    for (row_index, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| io_error(path, &e))?;
+        let row = row_index + 1;
+        for (&index, name) in indices.iter().zip(columns) {
+            let text = record.get(index).ok_or_else(|| DataError::ShortRow {
+                path: path.to_path_buf(),
+                row,
+                expected: header.len(),
+                found: record.len(),
+            })?;
+            values.push(parse_finite(path, row, name, text)?);
+        }
+        n_rows += 1;
+    }
+    if n_rows == 0 {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let points = Array2::from_shape_vec((n_rows, columns.len()), values)
+        .expect("one value per selected column per row");
+    Ok(Dataset {
         path: path.to_path_buf(),
-        reason: format!("not yet implemented ({columns:?})"),
+        columns: columns.to_vec(),
+        points,
     })
+}
+
+/// Reads a CSV file without a header in which every field is a number
+/// (`nan`, `inf` and `-inf` included); rows count from 0.
+///
+/// # Errors
+///
+/// [`DataError`] naming the file, row and column of the first field that
+/// is not a number, of a row whose length differs from the first row's,
+/// or when the file is unreadable or empty.
+pub fn read_matrix(path: &Path) -> Result<Array2<f64>, DataError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(open(path)?);
+    let mut values = Vec::new();
+    let mut n_cols = None;
+    let mut n_rows = 0;
+    for (row, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| io_error(path, &e))?;
+        let expected = *n_cols.get_or_insert(record.len());
+        if record.len() != expected {
+            return Err(DataError::ShortRow {
+                path: path.to_path_buf(),
+                row,
+                expected,
+                found: record.len(),
+            });
+        }
+        for (column, text) in record.iter().enumerate() {
+            let value = text
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| DataError::NotNumeric {
+                    path: path.to_path_buf(),
+                    row,
+                    column: column.to_string(),
+                    value: text.to_string(),
+                })?;
+            values.push(value);
+        }
+        n_rows += 1;
+    }
+    let n_cols = n_cols.ok_or_else(|| DataError::Empty {
+        path: path.to_path_buf(),
+    })?;
+    Ok(Array2::from_shape_vec((n_rows, n_cols), values).expect("rectangular rows"))
+}
+
+fn open(path: &Path) -> Result<File, DataError> {
+    File::open(path).map_err(|e| io_error(path, &e))
+}
+
+fn io_error(path: &Path, error: &dyn std::fmt::Display) -> DataError {
+    DataError::Io {
+        path: path.to_path_buf(),
+        reason: error.to_string(),
+    }
+}
+
+/// The header position of each requested column.
+fn column_indices(
+    path: &Path,
+    header: &csv::StringRecord,
+    columns: &[String],
+) -> Result<Vec<usize>, DataError> {
+    columns
+        .iter()
+        .map(|name| {
+            header
+                .iter()
+                .position(|h| h.trim() == name)
+                .ok_or_else(|| DataError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name.clone(),
+                    available: header.iter().collect::<Vec<_>>().join(", "),
+                })
+        })
+        .collect()
+}
+
+fn parse_finite(path: &Path, row: usize, column: &str, text: &str) -> Result<f64, DataError> {
+    let value = text
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| DataError::NotNumeric {
+            path: path.to_path_buf(),
+            row,
+            column: column.to_string(),
+            value: text.to_string(),
+        })?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(DataError::NotFinite {
+            path: path.to_path_buf(),
+            row,
+            column: column.to_string(),
+            value: text.to_string(),
+        })
+    }
 }

@@ -26,3 +26,4 @@ pub mod optim;
 pub mod problem;
 pub mod rng;
 pub mod study;
+pub mod variance;

@@ -2,7 +2,11 @@
 //!
 //! All functions are finite for finite input: sigmoids are computed from
 //! the sign-appropriate branch, logs of sigmoids with `ln_1p`, and
-//! log-sum-exp subtracts the maximum first.
+//! log-sum-exp subtracts the maximum first. [`fast`] holds branch-free
+//! versions of `exp`, `ln`, `ln_1p` and `sigmoid` for loops the compiler
+//! vectorises.
+
+pub mod fast;
 
 /// The logistic function.
 ///

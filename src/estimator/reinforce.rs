@@ -1,79 +1,87 @@
-//! REINFORCE (the score-function estimator) without a baseline.
+//! REINFORCE (the score-function estimator) with an optional baseline,
+//! written once for every [`VariableKind`].
 //!
 //! ```text
-//! g_hat = f(b) ∇_φ log p(b|φ),   b ~ p(b|φ)
+//! ĝ = (1/m) Σ_i (f(b_i) − c) ∂log p(b_i)/∂φ,   b_i ~ p(b|φ) independently
 //! ```
 //!
-//! averaged over `n_samples` independent draws.
+//! Baselines `c`: none (`c = 0`); an exponential moving average of past
+//! mean values of `f` (fixed before the draws, so unbiased); or, with
+//! `m ≥ 2` samples, the leave-one-out mean of the other samples (RLOO):
+//!
+//! ```text
+//! c_i = (Σ_{j≠i} f(b_j)) / (m − 1)   ⇒   ĝ = (1/(m−1)) Σ_i (f(b_i) − f̄) score_i
+//! ```
 
 use rand::Rng;
 
-use super::{Estimate, Objective, Variables};
-use crate::math::{sigmoid, softmax_into};
-use crate::rng::open_uniform;
+use super::Objective;
+use super::variable::VariableKind;
+use super::workspace::{Workspace, fill_uniform};
 
-/// Writes a REINFORCE estimate into `grad_phi` and returns its cost.
-pub(super) fn estimate<O, R>(
-    variables: Variables,
+/// The baseline of one REINFORCE call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Baseline {
+    /// A constant `c` fixed before the draws (0 for none, or the moving
+    /// average's current value).
+    Constant(f64),
+    /// Leave-one-out over the call's samples.
+    LeaveOneOut,
+}
+
+/// Writes a REINFORCE estimate into `grad_phi` and returns the number of
+/// evaluations of `f` and the mean value of `f` over the samples.
+/// `ws` must be prepared for `phi`.
+pub(crate) fn estimate<V, O, R>(
+    kind: &V,
+    ws: &mut Workspace,
     n_samples: usize,
-    phi: &[f64],
+    baseline: Baseline,
     f: &O,
     rng: &mut R,
     grad_phi: &mut [f64],
-) -> Estimate
+) -> (usize, f64)
 where
+    V: VariableKind + ?Sized,
     O: Objective + ?Sized,
     R: Rng + ?Sized,
 {
-    let mut theta = vec![0.0; phi.len()];
-    match variables {
-        Variables::Binary => theta
-            .iter_mut()
-            .zip(phi)
-            .for_each(|(t, &p)| *t = sigmoid(p)),
-        Variables::Categorical { n_classes } => {
-            for (row, out) in phi.chunks(n_classes).zip(theta.chunks_mut(n_classes)) {
-                softmax_into(row, out);
-            }
-        }
-    }
-    grad_phi.fill(0.0);
-    let mut b = vec![0.0; phi.len()];
-    for _ in 0..n_samples {
-        draw(variables, &theta, rng, &mut b);
-        let value = f.value(&b);
-        for ((g, &bj), &tj) in grad_phi.iter_mut().zip(&b).zip(&theta) {
-            *g += value * (bj - tj);
-        }
-    }
-    let scale = 1.0 / n_samples as f64;
-    grad_phi.iter_mut().for_each(|g| *g *= scale);
-    Estimate { n_evals: n_samples }
-}
+    let n_vars = grad_phi.len() / kind.width();
+    let constant = match baseline {
+        Baseline::Constant(c) => c,
+        Baseline::LeaveOneOut => 0.0,
+    };
 
-/// Draws `b ~ p(b|θ)` by inversion.
-fn draw<R: Rng + ?Sized>(variables: Variables, theta: &[f64], rng: &mut R, b: &mut [f64]) {
-    match variables {
-        Variables::Binary => {
-            for (bj, &tj) in b.iter_mut().zip(theta) {
-                *bj = if open_uniform(rng) < tj { 1.0 } else { 0.0 };
-            }
+    // Accumulate Σ (f_i − c) score_i in grad_phi and Σ score_i in d_eta.
+    grad_phi.fill(0.0);
+    ws.d_eta.fill(0.0);
+    let mut total = 0.0;
+    for _ in 0..n_samples {
+        fill_uniform(rng, &mut ws.u[..n_vars]);
+        kind.draw(&ws.theta, &ws.u[..n_vars], &mut ws.b);
+        let value = f.value(&ws.b);
+        total += value;
+        kind.score(&ws.b, &ws.theta, &mut ws.score);
+        let weight = value - constant;
+        for ((g, s_sum), &sc) in grad_phi.iter_mut().zip(ws.d_eta.iter_mut()).zip(&ws.score) {
+            *g += weight * sc;
+            *s_sum += sc;
         }
-        Variables::Categorical { n_classes } => {
-            for (row, probs) in b.chunks_mut(n_classes).zip(theta.chunks(n_classes)) {
-                let u = open_uniform(rng);
-                let mut cumulative = 0.0;
-                let mut chosen = n_classes - 1;
-                for (k, &p) in probs.iter().enumerate() {
-                    cumulative += p;
-                    if u < cumulative {
-                        chosen = k;
-                        break;
-                    }
-                }
-                row.fill(0.0);
-                row[chosen] = 1.0;
+    }
+    let mean = total / n_samples as f64;
+
+    match baseline {
+        Baseline::Constant(_) => {
+            let scale = 1.0 / n_samples as f64;
+            grad_phi.iter_mut().for_each(|g| *g *= scale);
+        }
+        Baseline::LeaveOneOut => {
+            // (Σ f_i score_i − f̄ Σ score_i) / (m − 1).
+            let scale = 1.0 / (n_samples as f64 - 1.0);
+            for (g, &s_sum) in grad_phi.iter_mut().zip(&ws.d_eta) {
+                *g = (*g - mean * s_sum) * scale;
             }
         }
     }
+    (n_samples, mean)
 }

@@ -1,140 +1,165 @@
 //! Gaussian mixture models: the ELBO task fitted by stochastic variational
-//! inference, and EM.
+//! inference ([`fit_svi`]), and EM, both for the diagonal [`Mixture`] the
+//! study compares ([`fit_em`]) and in full generality ([`fit_gmm`]: every
+//! covariance type, restarts, hostile data).
+//!
+//! Files: `model` (the diagonal mixture, the shared start, floored
+//! components), `elbo` (per-point ELBO pieces and the estimators'
+//! objective), `svi` (the SVI loop), `baseline` (EM on the diagonal
+//! mixture from a given start), `em/` (the general EM), `validate`
+//! (up-front checks).
 
-use ndarray::Array2;
-use rand::Rng;
+mod baseline;
+mod elbo;
+pub mod em;
+mod model;
+mod svi;
+mod validate;
 
-use crate::estimator::{EstimatorKind, Variables};
+pub use baseline::{EmFit, EmSettings, fit_em};
+pub use elbo::{
+    PointObjective, add_entropy_grad, class_probs, logits_per_point, point_elbo,
+    point_elbo_grad_phi,
+};
+pub use em::{
+    ComponentReport, CovarianceType, Covariances, EmConfig, EmResult, EmWarning, GaussianMixture,
+    Init, fit_gmm,
+};
+pub use model::{Mixture, floored_components, initial_mixture};
+pub use svi::{SviLog, SviOutcome, SviProblem, SviSettings, fit_svi};
 
-/// A Gaussian mixture with diagonal covariances.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mixture {
-    /// Mixture weights `π_k`, summing to 1.
-    pub weights: Vec<f64>,
-    /// Means, `K × D`.
-    pub means: Array2<f64>,
-    /// Log standard deviations, `K × D`.
-    pub log_sigma: Array2<f64>,
-}
-
-/// Why a mixture could not be fitted.
-#[derive(Debug, thiserror::Error)]
+/// Why a mixture could not be fitted or evaluated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GmmError {
-    /// Placeholder while the task is being written.
-    #[error("not yet implemented: {0}")]
-    Unsupported(String),
-}
-
-/// The shared starting point of SVI and EM for one (seed, K): means at K
-/// distinct data points drawn with `rng`, every standard deviation equal
-/// to the data's (per dimension), equal weights.
-///
-/// # Errors
-///
-/// [`GmmError`] when the data has fewer than K distinct points.
-pub fn initial_mixture<R: Rng + ?Sized>(
-    points: &Array2<f64>,
-    n_components: usize,
-    rng: &mut R,
-) -> Result<Mixture, GmmError> {
-    let _ = (points, rng);
-    Err(GmmError::Unsupported(format!(
-        "initial_mixture K={n_components}"
-    )))
-}
-
-/// Settings of one SVI run.
-#[derive(Debug, Clone)]
-pub struct SviSettings {
-    /// The estimator of the gradient in the variational logits `φ`.
-    pub estimator: EstimatorKind,
-    /// Samples per gradient estimate.
-    pub n_samples: usize,
-    /// Adam learning rate, shared by the model and `φ`.
-    pub learning_rate: f64,
-    /// Optimisation steps.
-    pub n_steps: usize,
-    /// Log every this many steps (and at step 0 and the last step).
-    pub log_every: usize,
-    /// Floor on every variance.
-    pub variance_floor: f64,
-}
-
-/// One logged point of an SVI run (totals over data points).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SviLog {
-    /// The step (0 is before the first update).
-    pub step: usize,
-    /// The exact ELBO.
-    pub elbo: f64,
-    /// The exact `Σ_n log p(x_n)`.
-    pub log_lik: f64,
-}
-
-/// The result of an SVI run.
-#[derive(Debug, Clone)]
-pub struct SviOutcome {
-    /// Binary (K = 2) or categorical (K > 2) variables.
-    pub variables: Variables,
-    /// The final model.
-    pub mixture: Mixture,
-}
-
-/// Fits a mixture by SVI from `init`, calling `on_log` at each logged step.
-///
-/// # Errors
-///
-/// [`GmmError`] on invalid settings or data.
-pub fn fit_svi<R: Rng + ?Sized>(
-    points: &Array2<f64>,
-    init: &Mixture,
-    settings: &SviSettings,
-    rng: &mut R,
-    on_log: &mut dyn FnMut(&SviLog),
-) -> Result<SviOutcome, GmmError> {
-    let _ = (points, init, rng, on_log);
-    Err(GmmError::Unsupported(format!("fit_svi {settings:?}")))
-}
-
-/// Settings of one EM run.
-#[derive(Debug, Clone)]
-pub struct EmSettings {
-    /// Iteration limit.
-    pub max_iter: usize,
-    /// Stop when the per-point log-likelihood changes by less than this.
-    pub tol: f64,
-    /// Floor on every variance.
-    pub variance_floor: f64,
-}
-
-/// The result of an EM run.
-#[derive(Debug, Clone)]
-pub struct EmFit {
-    /// The final model.
-    pub mixture: Mixture,
-    /// `Σ_n log p(x_n)` after each iteration (index 0: the initial model).
-    pub log_lik_trace: Vec<f64>,
-    /// Whether the tolerance was met before `max_iter`.
-    pub converged: bool,
-}
-
-/// Fits a mixture by EM from `init`.
-///
-/// # Errors
-///
-/// [`GmmError`] on invalid settings or data.
-pub fn fit_em(
-    points: &Array2<f64>,
-    init: &Mixture,
-    settings: &EmSettings,
-) -> Result<EmFit, GmmError> {
-    let _ = (points, init);
-    Err(GmmError::Unsupported(format!("fit_em {settings:?}")))
-}
-
-/// Indices of components with some variance within 1 % of `variance_floor`.
-pub fn floored_components(mixture: &Mixture, variance_floor: f64) -> Vec<usize> {
-    let _ = variance_floor;
-    let _ = mixture;
-    Vec::new()
+    /// A setting is out of range.
+    #[error("{field} must be {rule}, got {value}")]
+    InvalidSetting {
+        /// The setting.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// What is allowed.
+        rule: &'static str,
+    },
+    /// The data has no columns.
+    #[error("the data has no columns; select at least one column")]
+    NoDimensions,
+    /// Fewer than two points.
+    #[error("the data has {n_points} point(s); a mixture needs at least 2")]
+    TooFewPoints {
+        /// Points in the data.
+        n_points: usize,
+    },
+    /// More components than points.
+    #[error(
+        "N < K: the data has {n_points} points but {n_components} components were asked \
+         for; use at most {n_points} components"
+    )]
+    FewerPointsThanComponents {
+        /// Points in the data.
+        n_points: usize,
+        /// Components asked for.
+        n_components: usize,
+    },
+    /// A data value is NaN or infinite.
+    #[error(
+        "data value at row {row}, column {column} is {value}; every value must be finite \
+         (rows and columns count from 0)"
+    )]
+    NonFinite {
+        /// Row, from 0.
+        row: usize,
+        /// Column, from 0.
+        column: usize,
+        /// The value.
+        value: f64,
+    },
+    /// Fewer distinct points than components.
+    #[error(
+        "the data has only {n_distinct} distinct point(s) but {n_components} components were \
+         asked for; use at most {n_distinct} components"
+    )]
+    TooFewDistinct {
+        /// Distinct points found (counting stops at K).
+        n_distinct: usize,
+        /// Components asked for.
+        n_components: usize,
+    },
+    /// A column has zero variance, so the shared start has no scale.
+    #[error("column {column} of the data is constant; drop it or add variation")]
+    ConstantColumn {
+        /// The column, from 0.
+        column: usize,
+    },
+    /// Arrays of different dimensions were combined.
+    #[error("{what} have dimension {found}, expected {expected}")]
+    DimensionMismatch {
+        /// What had the wrong dimension.
+        what: &'static str,
+        /// The dimension expected.
+        expected: usize,
+        /// The dimension found.
+        found: usize,
+    },
+    /// Given initial means have the wrong shape.
+    #[error("initial means are {found:?} (rows, columns); expected {expected:?}")]
+    InitMeansShape {
+        /// `(K, D)`.
+        expected: (usize, usize),
+        /// The shape given.
+        found: (usize, usize),
+    },
+    /// Given initial means hold a NaN or infinity.
+    #[error("initial mean at row {row}, column {column} is {value}; it must be finite")]
+    InitMeansNonFinite {
+        /// Row (component), from 0.
+        row: usize,
+        /// Column, from 0.
+        column: usize,
+        /// The value.
+        value: f64,
+    },
+    /// Model parameters of inconsistent shapes.
+    #[error(
+        "model parameters disagree: {n_weights} weights, means {means:?}; covariances must \
+         match K and D"
+    )]
+    ModelShape {
+        /// Number of weights.
+        n_weights: usize,
+        /// Shape of the means.
+        means: (usize, usize),
+    },
+    /// A covariance matrix is not positive definite.
+    #[error("component {component}'s covariance is not positive definite; set reg_covar > 0")]
+    NotPositiveDefinite {
+        /// The component.
+        component: usize,
+    },
+    /// A full covariance from too few points, with no regularisation.
+    #[error(
+        "component {component} has effective count {effective_count:.3} below D + 1 = \
+         {needed}, so its covariance is singular; set reg_covar > 0 or use fewer components"
+    )]
+    DegenerateCovariance {
+        /// The component.
+        component: usize,
+        /// Its effective number of points `N_k`.
+        effective_count: f64,
+        /// `D + 1`.
+        needed: usize,
+    },
+    /// A component collapsed onto a point, with no regularisation.
+    #[error(
+        "component {component} collapsed: variance {variance:e} in dimension {dim}; set \
+         reg_covar > 0 to floor variances"
+    )]
+    Collapsed {
+        /// The component.
+        component: usize,
+        /// The dimension.
+        dim: usize,
+        /// The variance reached.
+        variance: f64,
+    },
 }

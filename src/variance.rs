@@ -1,0 +1,251 @@
+//! Bias, variance, signal-to-noise ratio and cost of an estimator at fixed
+//! parameters, measured against the exact gradient (maths.md §7, §8).
+//!
+//! The variance study of the harness calls [`measure`] once per
+//! (estimator, problem, temperature, seed); the tests use
+//! [`Moments`] and [`bonferroni_z`] for their unbiasedness checks. No file
+//! I/O and no clock here: timings belong to the caller.
+//!
+//! ```text
+//! mean_j   = (1/n) Σ_i ĝ_ij                       (n draws, d coordinates)
+//! var_j    = Σ_i (ĝ_ij − mean_j)² / (n − 1)
+//! z_j      = |mean_j − exact_j| / sqrt(var_j / n)
+//! summed variance = Σ_j var_j,   SNR = ‖mean‖ / sqrt(Σ_j var_j)
+//! bound    = Φ⁻¹(1 − α / (2d))                     (Bonferroni, two-sided)
+//! ```
+//!
+//! ```
+//! use rebar_optimizer::estimator::{EstimatorKind, Variables};
+//! use rebar_optimizer::problem::ToyProblem;
+//! use rebar_optimizer::rng::stream_from_seed;
+//! use rebar_optimizer::variance::{measure, ALPHA};
+//!
+//! let problem = ToyProblem::bits(10, 0.45, 3);
+//! let kind = EstimatorKind::from_name("rebar", 0.5, 1.0).unwrap();
+//! let stats = measure(
+//!     &kind, problem.variables, 1, &problem.objective, &problem.phi,
+//!     &problem.exact_gradient, 2_000, &mut stream_from_seed(1),
+//! ).unwrap();
+//! assert_eq!(stats.evals_per_estimate, 3.0);
+//! assert!(stats.passes_bias_check(ALPHA));
+//! ```
+
+use rand::Rng;
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use crate::estimator::{Estimator, EstimatorError, EstimatorKind, Objective, Variables};
+
+/// The family-wise false-alarm rate of the unbiasedness check (maths.md §7).
+pub const ALPHA: f64 = 0.001;
+
+/// The two-sided Bonferroni bound on a z-score over `n_coords` coordinates
+/// at family-wise level `alpha`.
+///
+/// ```text
+/// z = Φ⁻¹(1 − alpha / (2 n_coords))
+/// ```
+///
+/// `Φ⁻¹` is the standard normal quantile.
+pub fn bonferroni_z(alpha: f64, n_coords: usize) -> f64 {
+    let standard = Normal::standard();
+    standard.inverse_cdf(1.0 - alpha / (2.0 * n_coords.max(1) as f64))
+}
+
+/// Running per-coordinate mean and variance of estimates (Welford's
+/// update, stable for large means).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moments {
+    n_draws: usize,
+    mean: Vec<f64>,
+    sum_sq: Vec<f64>,
+}
+
+impl Moments {
+    /// Empty moments over `n_coords` coordinates.
+    pub fn new(n_coords: usize) -> Self {
+        Self {
+            n_draws: 0,
+            mean: vec![0.0; n_coords],
+            sum_sq: vec![0.0; n_coords],
+        }
+    }
+
+    /// Adds one estimate (`estimate.len()` must be the coordinate count).
+    pub fn push(&mut self, estimate: &[f64]) {
+        self.n_draws += 1;
+        let weight = 1.0 / self.n_draws as f64;
+        for ((m, s), &x) in self
+            .mean
+            .iter_mut()
+            .zip(self.sum_sq.iter_mut())
+            .zip(estimate)
+        {
+            let delta = x - *m;
+            *m += delta * weight;
+            *s += delta * (x - *m);
+        }
+    }
+
+    /// Number of estimates added.
+    pub fn n_draws(&self) -> usize {
+        self.n_draws
+    }
+
+    /// Per-coordinate mean.
+    pub fn mean(&self) -> &[f64] {
+        &self.mean
+    }
+
+    /// Per-coordinate sample variance (`n − 1` in the denominator; 0 with
+    /// fewer than two draws).
+    pub fn variance(&self) -> Vec<f64> {
+        let denominator = self.n_draws.saturating_sub(1).max(1) as f64;
+        self.sum_sq.iter().map(|s| s / denominator).collect()
+    }
+
+    /// The largest z-score of the mean against `exact` over coordinates:
+    /// `max_j |mean_j − exact_j| / sqrt(var_j / n)`; a coordinate with zero
+    /// variance scores 0 when its mean equals `exact_j` and `inf` otherwise.
+    pub fn max_bias_z(&self, exact: &[f64]) -> f64 {
+        let n = self.n_draws.max(1) as f64;
+        let variance = self.variance();
+        let scores = self
+            .mean
+            .iter()
+            .zip(exact)
+            .zip(&variance)
+            .map(|((&m, &e), &v)| {
+                let gap = (m - e).abs();
+                match (gap == 0.0, v > 0.0) {
+                    (true, _) => 0.0,
+                    (false, true) => gap / (v / n).sqrt(),
+                    (false, false) => f64::INFINITY,
+                }
+            });
+        scores.fold(0.0, f64::max)
+    }
+}
+
+/// Statistics of one estimator at fixed parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimatorStats {
+    /// The estimator's name ([`EstimatorKind::name`]).
+    pub name: &'static str,
+    /// Draws of the estimator.
+    pub n_draws: usize,
+    /// Mean estimate per coordinate.
+    pub mean: Vec<f64>,
+    /// `max_j |mean_j − exact_j| / (sd_j / sqrt(n))`.
+    pub max_bias_z: f64,
+    /// `Σ_j Var(ĝ_j)`.
+    pub summed_variance: f64,
+    /// `log10` of the summed variance.
+    pub log10_summed_variance: f64,
+    /// `‖mean‖ / sqrt(summed variance)`.
+    pub snr: f64,
+    /// Evaluations of `f` per estimate.
+    pub evals_per_estimate: f64,
+}
+
+impl EstimatorStats {
+    /// Whether the bias z-score stays within the Bonferroni bound at level
+    /// `alpha` (maths.md §7): true for an unbiased estimator except with
+    /// probability at most `alpha`.
+    pub fn passes_bias_check(&self, alpha: f64) -> bool {
+        self.max_bias_z <= bonferroni_z(alpha, self.mean.len())
+    }
+}
+
+/// Draws `n_draws` estimates of the estimator `kind` for `variables` with
+/// `n_samples` samples each at logits `phi`, and summarises them against
+/// `exact` (the exact gradient at `phi`).
+///
+/// Stateful estimators keep their state across the draws (a moving-average
+/// baseline warms up, `rebar-adaptive` adapts), as they would in training.
+///
+/// # Errors
+///
+/// [`EstimatorError`] when the estimator cannot be built for `variables`
+/// with `n_samples` (see [`Estimator::try_new`]).
+///
+/// # Panics
+///
+/// Panics if `exact.len() != phi.len()`.
+#[allow(clippy::too_many_arguments)]
+pub fn measure<O, R>(
+    kind: &EstimatorKind,
+    variables: Variables,
+    n_samples: usize,
+    objective: &O,
+    phi: &[f64],
+    exact: &[f64],
+    n_draws: usize,
+    rng: &mut R,
+) -> Result<EstimatorStats, EstimatorError>
+where
+    O: Objective + ?Sized,
+    R: Rng + ?Sized,
+{
+    assert_eq!(
+        exact.len(),
+        phi.len(),
+        "measure: exact and phi lengths differ"
+    );
+    let mut estimator = Estimator::try_new(kind.clone(), variables, n_samples)?;
+    let mut moments = Moments::new(phi.len());
+    let mut grad_phi = vec![0.0; phi.len()];
+    let mut total_evals = 0usize;
+    for _ in 0..n_draws {
+        total_evals += estimator
+            .estimate(phi, objective, rng, &mut grad_phi)
+            .n_evals;
+        moments.push(&grad_phi);
+    }
+    Ok(summarise(kind.name(), &moments, exact, total_evals))
+}
+
+/// Summarises moments of `n` draws that cost `total_evals` evaluations.
+pub fn summarise(
+    name: &'static str,
+    moments: &Moments,
+    exact: &[f64],
+    total_evals: usize,
+) -> EstimatorStats {
+    let summed_variance: f64 = moments.variance().iter().sum();
+    let mean_norm = moments.mean().iter().map(|m| m * m).sum::<f64>().sqrt();
+    EstimatorStats {
+        name,
+        n_draws: moments.n_draws(),
+        mean: moments.mean().to_vec(),
+        max_bias_z: moments.max_bias_z(exact),
+        summed_variance,
+        log10_summed_variance: summed_variance.log10(),
+        snr: mean_norm / summed_variance.sqrt(),
+        evals_per_estimate: total_evals as f64 / moments.n_draws().max(1) as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bonferroni_bound_matches_known_quantiles() {
+        // Φ⁻¹(0.9995) ≈ 3.2905 for one coordinate at α = 0.001.
+        assert!((bonferroni_z(0.001, 1) - 3.290_526_7).abs() < 1e-5);
+        assert!(bonferroni_z(0.001, 100) > bonferroni_z(0.001, 10));
+    }
+
+    #[test]
+    fn moments_match_two_pass_formulas() {
+        let data = [[1.0, 10.0], [2.0, 10.0], [4.0, 13.0]];
+        let mut moments = Moments::new(2);
+        data.iter().for_each(|row| moments.push(row));
+        assert!((moments.mean()[0] - 7.0 / 3.0).abs() < 1e-12);
+        let var0 = data.iter().map(|r| (r[0] - 7.0 / 3.0).powi(2)).sum::<f64>() / 2.0;
+        assert!((moments.variance()[0] - var0).abs() < 1e-12);
+        assert!((moments.variance()[1] - 3.0).abs() < 1e-12);
+        assert!(moments.max_bias_z(&[7.0 / 3.0, 11.0]) < 1e-9);
+        assert_eq!(moments.max_bias_z(&[7.0 / 3.0, 12.0]), 1.0);
+    }
+}
