@@ -116,9 +116,9 @@ pub fn run(study: &Study, options: &RunOptions<'_>) -> Result<RunOutcome, StudyE
             wall_seconds: started.elapsed().as_secs_f64(),
         });
     }
-    let result = run_in(study, options, &staging, &state);
-    let (cells, n_resumed, cell_seconds) = match result {
-        Ok(done) => done,
+    let result = run_and_write(study, options, &staging, &state, started, start_time);
+    let (cells, n_resumed) = match result {
+        Ok(counts) => counts,
         Err(err) => {
             if created {
                 let _ = remove_dir_if_exists(&staging);
@@ -126,10 +126,30 @@ pub fn run(study: &Study, options: &RunOptions<'_>) -> Result<RunOutcome, StudyE
             return Err(err);
         }
     };
+    finish(&staging, &options.out)?;
+    Ok(RunOutcome {
+        out: options.out.clone(),
+        n_cells: cells,
+        n_resumed,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Runs the cells, derives the outputs and writes the manifest into the
+/// staging folder; returns the shard's cell count and the resumed count.
+fn run_and_write(
+    study: &Study,
+    options: &RunOptions<'_>,
+    staging: &Path,
+    state: &StagingState,
+    started: Instant,
+    start_time: String,
+) -> Result<(usize, usize), StudyError> {
+    let (cells, n_resumed, cell_seconds) = run_in(study, options, staging, state)?;
     (options.progress)(Progress::Finishing);
     let whole = options.shard.count == 1;
     if whole {
-        build_outputs(&staging, &study_name(study), study.epsilon, state.n_cells)?;
+        build_outputs(staging, &study_name(study), study.epsilon, state.n_cells)?;
     }
     let manifest = Manifest {
         kind: "svi".to_string(),
@@ -150,14 +170,8 @@ pub fn run(study: &Study, options: &RunOptions<'_>) -> Result<RunOutcome, StudyE
         wall_seconds: started.elapsed().as_secs_f64(),
         cell_wall_seconds: WallSummary::of(&cell_seconds),
     };
-    manifest.write(&staging)?;
-    finish(&staging, &options.out)?;
-    Ok(RunOutcome {
-        out: options.out.clone(),
-        n_cells: cells,
-        n_resumed,
-        wall_seconds: started.elapsed().as_secs_f64(),
-    })
+    manifest.write(staging)?;
+    Ok((cells, n_resumed))
 }
 
 /// The current time as an RFC 3339 UTC timestamp.

@@ -3,9 +3,12 @@
 //! - `convergence-D-kK.svg`: log-likelihood per point vs step for each
 //!   estimator variant at its best learning rate, with the 95 % band over
 //!   seeds, and EM's mean final level as a dashed line;
-//! - `gap-vs-temperature-D-kK.svg`: final gap to EM vs temperature, one
-//!   line per (estimator, learning rate); estimators without a temperature
-//!   appear as dashed levels;
+//! - `gap-vs-temperature-D-kK.svg`: final gap to EM vs temperature for
+//!   each estimator at its best learning rate, with 95 % bands; estimators
+//!   without a temperature appear as dashed levels;
+//! - `variance-vs-temperature-D-kK.svg`: `log10` of the summed variance of
+//!   the `φ`-gradient at the shared initial model vs temperature (when the
+//!   study measures it, `svi.variance_draws`);
 //! - `final-vs-learning-rate-D-kK.svg`: final log-likelihood per point vs
 //!   learning rate, one line per variant, EM dashed;
 //! - `wallclock-D-kK.svg`: log-likelihood per point vs mean wall-clock
@@ -17,6 +20,7 @@
 use std::path::Path;
 
 use super::plots::{LineChart, PlotError, Series};
+use super::stats::Interval;
 use super::summary::PointSummary;
 
 /// A drawn figure: its file name under `figures/` and a caption.
@@ -90,6 +94,10 @@ pub fn draw_all(dir: &Path, summaries: &[PointSummary]) -> Result<Vec<Figure>, P
                 gap_vs_temperature(&panel, &dataset, k),
             ),
             (
+                "variance-vs-temperature",
+                variance_vs_temperature(&panel, &dataset, k),
+            ),
+            (
                 "final-vs-learning-rate",
                 final_vs_learning_rate(&panel, &dataset, k),
             ),
@@ -159,36 +167,105 @@ fn convergence(panel: &[&PointSummary], dataset: &str, k: usize) -> Option<LineC
     })
 }
 
-fn gap_vs_temperature(panel: &[&PointSummary], dataset: &str, k: usize) -> Option<LineChart> {
-    let svi: Vec<&&PointSummary> = panel.iter().filter(|s| !s.point.is_em()).collect();
-    let temperatures: Vec<f64> = svi.iter().filter_map(|s| s.point.temperature).collect();
+/// The SVI grid points of one method at its best learning rate (the rate
+/// of the method's best grid point), in table order.
+fn at_best_rate<'a>(panel: &[&'a PointSummary], method: &str) -> Vec<&'a PointSummary> {
+    let of_method: Vec<&PointSummary> = panel
+        .iter()
+        .copied()
+        .filter(|s| s.point.method == method)
+        .collect();
+    let Some(top) = best(&of_method) else {
+        return Vec::new();
+    };
+    let rate = top.point.learning_rate;
+    of_method
+        .into_iter()
+        .filter(|s| s.point.learning_rate == rate)
+        .collect()
+}
+
+/// The SVI methods of a panel, in table order.
+fn methods(panel: &[&PointSummary]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for s in panel.iter().filter(|s| !s.point.is_em()) {
+        if !found.contains(&s.point.method) {
+            found.push(s.point.method.clone());
+        }
+    }
+    found
+}
+
+/// A chart against temperature: one line (with band) per method that uses
+/// a temperature, one dashed level per method that does not, each taken
+/// from `value` (an interval) of the method's grid points at `pick`.
+fn against_temperature(
+    panel: &[&PointSummary],
+    pick: impl Fn(&[&PointSummary], &str) -> Vec<PointSummary>,
+    value: impl Fn(&PointSummary) -> Option<Interval>,
+) -> Vec<Series> {
+    let temperatures: Vec<f64> = panel.iter().filter_map(|s| s.point.temperature).collect();
     let low = temperatures.iter().copied().fold(f64::INFINITY, f64::min);
     let high = temperatures
         .iter()
         .copied()
         .fold(f64::NEG_INFINITY, f64::max);
-    if temperatures.is_empty() {
-        return None;
-    }
-    let mut series: Vec<Series> = Vec::new();
-    for s in &svi {
-        let Some(gap) = &s.gap else { continue };
-        let lr = s.point.learning_rate.unwrap_or(f64::NAN);
-        let label = format!("{}, lr={lr}", s.point.method);
-        match s.point.temperature {
-            Some(t) => match series.iter_mut().find(|line| line.label == label) {
-                Some(line) => line.points.push((t, gap.mean)),
-                None => series.push(Series {
-                    label,
-                    points: vec![(t, gap.mean)],
-                    ..Series::default()
-                }),
-            },
-            None => series.push(level_series(&label, gap.mean, low, high)),
+    let mut series = Vec::new();
+    for method in methods(panel) {
+        let chosen = pick(panel, &method);
+        let Some(first) = chosen.first() else {
+            continue;
+        };
+        let lr = first.point.learning_rate.unwrap_or(f64::NAN);
+        let label = format!("{method}, lr={lr}");
+        let mut line = Series {
+            label,
+            ..Series::default()
+        };
+        for s in &chosen {
+            let Some(ci) = value(s) else { continue };
+            match s.point.temperature {
+                Some(t) => {
+                    line.points.push((t, ci.mean));
+                    if let (Some(lo), Some(hi)) = (ci.low, ci.high) {
+                        line.band.push((t, lo, hi));
+                    }
+                }
+                None => {
+                    line = level_series(&line.label, ci.mean, low, high);
+                    if let (Some(lo), Some(hi)) = (ci.low, ci.high) {
+                        line.band = vec![(low, lo, hi), (high, lo, hi)];
+                    }
+                }
+            }
+        }
+        if !line.points.is_empty() {
+            series.push(line);
         }
     }
-    Some(LineChart {
-        title: format!("Final gap to EM vs temperature on {dataset}, K = {k}"),
+    series
+}
+
+fn distinct_temperatures(panel: &[&PointSummary]) -> usize {
+    let mut seen: Vec<f64> = Vec::new();
+    for t in panel.iter().filter_map(|s| s.point.temperature) {
+        if !seen.contains(&t) {
+            seen.push(t);
+        }
+    }
+    seen.len()
+}
+
+fn gap_vs_temperature(panel: &[&PointSummary], dataset: &str, k: usize) -> Option<LineChart> {
+    if distinct_temperatures(panel) < 2 {
+        return None;
+    }
+    let pick = |panel: &[&PointSummary], method: &str| -> Vec<PointSummary> {
+        at_best_rate(panel, method).into_iter().cloned().collect()
+    };
+    let series = against_temperature(panel, pick, |s| s.gap);
+    (!series.is_empty()).then(|| LineChart {
+        title: format!("Final gap to EM vs temperature on {dataset}, K = {k} (best rate)"),
         x_label: "temperature λ (log scale)".to_string(),
         y_label: "log-lik. minus EM's, per point (nats)".to_string(),
         x_log: true,
@@ -196,7 +273,46 @@ fn gap_vs_temperature(panel: &[&PointSummary], dataset: &str, k: usize) -> Optio
     })
 }
 
+/// log10 of the summed gradient variance at the shared initial model vs
+/// temperature (grid points of the first learning rate: at the first
+/// logged step the rate has not acted yet).
+fn variance_vs_temperature(panel: &[&PointSummary], dataset: &str, k: usize) -> Option<LineChart> {
+    if distinct_temperatures(panel) < 2 || panel.iter().all(|s| s.log10_variance_start.is_none()) {
+        return None;
+    }
+    let pick = |panel: &[&PointSummary], method: &str| -> Vec<PointSummary> {
+        let of_method: Vec<&PointSummary> = panel
+            .iter()
+            .copied()
+            .filter(|s| s.point.method == method)
+            .collect();
+        let rate = of_method.first().and_then(|s| s.point.learning_rate);
+        of_method
+            .into_iter()
+            .filter(|s| s.point.learning_rate == rate)
+            .cloned()
+            .collect()
+    };
+    let series = against_temperature(panel, pick, |s| s.log10_variance_start);
+    (!series.is_empty()).then(|| LineChart {
+        title: format!("Gradient variance at the start vs temperature on {dataset}, K = {k}"),
+        x_label: "temperature λ (log scale)".to_string(),
+        y_label: "log10 summed variance of the φ-gradient (log10 nats²)".to_string(),
+        x_log: true,
+        series,
+    })
+}
+
 fn final_vs_learning_rate(panel: &[&PointSummary], dataset: &str, k: usize) -> Option<LineChart> {
+    let mut rates: Vec<f64> = Vec::new();
+    for lr in panel.iter().filter_map(|s| s.point.learning_rate) {
+        if !rates.contains(&lr) {
+            rates.push(lr);
+        }
+    }
+    if rates.len() < 2 {
+        return None;
+    }
     let mut series = Vec::new();
     let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
     for (name, list) in variants(panel) {

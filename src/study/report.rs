@@ -59,6 +59,15 @@ fn num(value: Option<f64>, decimals: usize) -> String {
     }
 }
 
+/// A p-value with four decimals, or `< 0.0001`.
+fn p_value(p: f64) -> String {
+    if p < 1e-4 {
+        "< 0.0001".to_string()
+    } else {
+        num(Some(p), 4)
+    }
+}
+
 fn ci(mean: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
     match (low, high) {
         (Some(_), Some(_)) => format!("{} [{}, {}]", num(mean, 4), num(low, 4), num(high, 4)),
@@ -172,9 +181,11 @@ fn panel(
     if let Some(em) = rows.iter().find(|r| r.method == "em") {
         let _ = writeln!(
             out,
-            "EM reaches a final log-likelihood of {} per point (mean over {} seeds).",
+            "EM reaches a final log-likelihood of {} per point (mean over {} seeds; best \
+             seed {}).",
             ci(Some(em.log_lik_mean), em.log_lik_ci_low, em.log_lik_ci_high),
-            em.n_seeds
+            em.n_seeds,
+            num(Some(em.log_lik_best), 6)
         );
         if em.n_runs_floored > 0 {
             let _ = writeln!(
@@ -264,6 +275,31 @@ fn findings(
             best.n_runs_floored
         );
     }
+    for method in distinct(svi.iter().map(|r| r.method.clone())) {
+        let of_method = svi.iter().copied().filter(|r| r.method == method);
+        let Some(top) = of_method.reduce(|a, b| {
+            if b.log_lik_mean > a.log_lik_mean {
+                b
+            } else {
+                a
+            }
+        }) else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "- Best {method}: {} at learning rate {}, final log-likelihood {} per point, gap \
+             to EM {}.",
+            variant(top),
+            num(top.learning_rate, 3),
+            num(Some(top.log_lik_mean), 4),
+            ci(
+                top.gap_to_em_mean,
+                top.gap_to_em_ci_low,
+                top.gap_to_em_ci_high
+            )
+        );
+    }
     let reached: usize = svi.iter().map(|r| r.n_reached.unwrap_or(0)).sum();
     let not_reached: usize = svi.iter().map(|r| r.n_not_reached.unwrap_or(0)).sum();
     let total = reached + not_reached;
@@ -335,8 +371,8 @@ fn comparisons_section(out: &mut String, comparisons: &[Comparison]) {
             c.first,
             c.second,
             num(Some(c.difference), 4),
-            num(Some(c.p_value), 4),
-            num(Some(c.p_holm), 4)
+            p_value(c.p_value),
+            p_value(c.p_holm)
         );
     }
     let _ = writeln!(out);

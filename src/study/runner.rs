@@ -3,13 +3,14 @@
 //!
 //! EM rows: one per EM iteration, `step` = iteration (0 is the initial
 //! model), `elbo = log_lik` (EM's E-step makes the bound tight).
-//! SVI rows: one per logged step of the run. The last row of every cell
+//! SVI rows: one per logged step of the run, with the summed variance of
+//! the `φ`-gradient estimator when the study asks for variance draws, and
+//! the evaluations of `f` used so far (`n_evals`). The last row of every cell
 //! carries `n_floored`, the number of components whose variance sits at
 //! the floor at the end.
 
 use std::time::Instant;
 
-use crate::estimator::EstimatorKind;
 use crate::gmm::{
     EmSettings, GmmError, Mixture, SviLog, SviSettings, fit_em, fit_svi, floored_components,
     initial_mixture,
@@ -17,12 +18,12 @@ use crate::gmm::{
 use crate::rng::cell_stream;
 
 use super::config::Study;
-use super::format::fmt_f64;
+use super::format::{fmt_f64, fmt_opt};
 use super::grid::{Cell, Method, cell_key, init_key, uses_eta};
 
 /// Header of `results.csv`.
 pub const RESULTS_HEADER: &str = "cell,dataset,method,variables,seed,n_components,n_points,\
-temperature,learning_rate,eta,n_samples,step,elbo,log_lik,n_floored";
+temperature,learning_rate,eta,n_samples,step,elbo,log_lik,grad_variance,n_evals,n_floored";
 
 /// Header of `timings.csv`.
 pub const TIMINGS_HEADER: &str = "cell,dataset,method,seed,n_components,temperature,\
@@ -73,8 +74,9 @@ pub fn run_cell(study: &Study, cell: &Cell) -> Result<CellRows, CellError> {
         } => {
             let temperature = temperature.map_or(1.0, |t| study.temperatures[t]);
             let name = &study.estimators[estimator];
-            let kind =
-                EstimatorKind::from_name(name, temperature, study.eta).map_err(|err| fail(&err))?;
+            let kind = study
+                .estimator_kind(name, temperature)
+                .map_err(|err| fail(&err))?;
             let settings = SviSettings {
                 estimator: kind,
                 n_samples: study.n_samples,
@@ -82,6 +84,7 @@ pub fn run_cell(study: &Study, cell: &Cell) -> Result<CellRows, CellError> {
                 n_steps: study.n_steps,
                 log_every: study.log_every,
                 variance_floor: study.variance_floor,
+                variance_draws: study.svi.variance_draws,
             };
             run_svi(study, cell, &init, &settings).map_err(|err| fail(&err))
         }
@@ -154,8 +157,9 @@ fn run_em(study: &Study, cell: &Cell, init: &Mixture) -> Result<CellRows, GmmErr
             String::new()
         };
         let value = fmt_f64(log_lik);
-        rows.results
-            .push_str(&format!("{prefix},{iteration},{value},{value},{floored}\n"));
+        rows.results.push_str(&format!(
+            "{prefix},{iteration},{value},{value},,,{floored}\n"
+        ));
     }
     rows.timings
         .push_str(&format!("{timing_prefix},{last},{}\n", fmt_f64(seconds)));
@@ -185,10 +189,12 @@ fn run_svi(
             String::new()
         };
         rows.results.push_str(&format!(
-            "{prefix},{},{},{},{floored}\n",
+            "{prefix},{},{},{},{},{},{floored}\n",
             log.step,
             fmt_f64(log.elbo),
-            fmt_f64(log.log_lik)
+            fmt_f64(log.log_lik),
+            fmt_opt(log.grad_variance),
+            log.n_evals
         ));
         rows.timings.push_str(&format!(
             "{timing_prefix},{},{}\n",

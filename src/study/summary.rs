@@ -10,6 +10,9 @@
 //! gap to EM                           final log_lik(seed) - EM's final log_lik(seed)
 //! steps to epsilon                    first logged step with
 //!                                     log_lik(step) >= EM's final - epsilon
+//! log10 variance at start             log10 of the summed φ-gradient variance
+//!                                     at the first logged step (same model
+//!                                     for every cell of a data set and K)
 //! ```
 //!
 //! EM is paired by seed with the EM cell of the same data set and `K`
@@ -80,6 +83,10 @@ pub struct ResultRow {
     pub elbo: f64,
     /// Total log-likelihood.
     pub log_lik: f64,
+    /// Summed variance of the `φ`-gradient estimator, when measured.
+    pub grad_variance: Option<f64>,
+    /// Evaluations of `f` so far (SVI).
+    pub n_evals: Option<u64>,
     /// Floored components at the end (last row of a cell only).
     pub n_floored: Option<usize>,
 }
@@ -152,6 +159,7 @@ struct CellRun {
     log_lik_pp: Vec<f64>,
     elbo_pp: Vec<f64>,
     seconds: Vec<Option<f64>>,
+    grad_variance_start: Option<f64>,
     n_floored: usize,
 }
 
@@ -168,6 +176,9 @@ pub struct PointSummary {
     pub log_lik: Interval,
     /// Interval of the final ELBO per point.
     pub elbo: Interval,
+    /// Interval of `log10` of the summed `φ`-gradient variance at the first
+    /// logged step (the shared initial model), when measured.
+    pub log10_variance_start: Option<Interval>,
     /// Interval of the per-point gap to EM (seeds with an EM run only).
     pub gap: Option<Interval>,
     /// Steps to come within epsilon of EM, per seed (`None`: not reached).
@@ -292,6 +303,7 @@ fn cell_run(rows: &[ResultRow], timings: &[(usize, f64)]) -> CellRun {
         log_lik_pp: rows.iter().map(|row| row.log_lik / n_points).collect(),
         elbo_pp: rows.iter().map(|row| row.elbo / n_points).collect(),
         seconds,
+        grad_variance_start: rows[0].grad_variance,
         n_floored: rows.last().and_then(|row| row.n_floored).unwrap_or(0),
     }
 }
@@ -326,7 +338,14 @@ fn summarise_point(
     }
     let steps = runs[0].steps.clone();
     let (curve, curve_seconds) = curve_of(runs, steps.len());
+    let log10_variances: Vec<f64> = runs
+        .iter()
+        .filter_map(|run| run.grad_variance_start)
+        .filter(|v| *v > 0.0)
+        .map(f64::log10)
+        .collect();
     PointSummary {
+        log10_variance_start: (!log10_variances.is_empty()).then(|| interval(&log10_variances)),
         seeds: runs.iter().map(|run| run.seed).collect(),
         log_lik: interval(&final_log_lik),
         elbo: interval(&final_elbo),

@@ -20,8 +20,10 @@ use super::summary::{GridPoint, PointSummary};
 /// Header of `summary.csv`.
 pub const SUMMARY_HEADER: &str = "dataset,method,variables,n_components,n_points,temperature,\
 learning_rate,eta,n_samples,n_seeds,log_lik_mean,log_lik_sd,log_lik_ci_low,log_lik_ci_high,\
-elbo_mean,elbo_sd,elbo_ci_low,elbo_ci_high,gap_to_em_mean,gap_to_em_sd,gap_to_em_ci_low,\
-gap_to_em_ci_high,steps_to_epsilon_mean,n_reached,n_not_reached,n_runs_floored";
+log_lik_best,elbo_mean,elbo_sd,elbo_ci_low,elbo_ci_high,gap_to_em_mean,gap_to_em_sd,\
+gap_to_em_ci_low,gap_to_em_ci_high,log10_variance_start_mean,log10_variance_start_sd,\
+log10_variance_start_ci_low,log10_variance_start_ci_high,steps_to_epsilon_mean,n_reached,\
+n_not_reached,n_runs_floored";
 
 /// Header of `comparisons.csv`.
 pub const COMPARISONS_HEADER: &str = "dataset,n_components,learning_rate,first,second,\
@@ -54,6 +56,8 @@ pub struct SummaryRow {
     pub log_lik_ci_low: Option<f64>,
     /// Its 95 % interval, upper end.
     pub log_lik_ci_high: Option<f64>,
+    /// Best final log-likelihood per point over seeds.
+    pub log_lik_best: f64,
     /// Mean final ELBO per point.
     pub elbo_mean: f64,
     /// Mean gap to EM per point.
@@ -62,6 +66,8 @@ pub struct SummaryRow {
     pub gap_to_em_ci_low: Option<f64>,
     /// Its 95 % interval, upper end.
     pub gap_to_em_ci_high: Option<f64>,
+    /// Mean `log10` summed gradient variance at the first logged step.
+    pub log10_variance_start_mean: Option<f64>,
     /// Mean steps to epsilon over the runs that reached it.
     pub steps_to_epsilon_mean: Option<f64>,
     /// Runs that came within epsilon of EM (SVI only).
@@ -146,13 +152,20 @@ pub fn write_summary(path: &Path, summaries: &[PointSummary]) -> Result<(), Stor
                 .collect();
             let is_svi = !summary.point.is_em();
             let n_reached = reached.len();
+            let best = summary
+                .final_log_lik
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
             text.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{}\n",
                 point_cells(&summary.point),
                 summary.seeds.len(),
                 interval_cells(Some(&summary.log_lik)),
+                fmt_f64(best),
                 interval_cells(Some(&summary.elbo)),
                 interval_cells(summary.gap.as_ref()),
+                interval_cells(summary.log10_variance_start.as_ref()),
                 if n_reached > 0 {
                     fmt_f64(mean(&reached))
                 } else {

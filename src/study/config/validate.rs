@@ -1,203 +1,21 @@
-//! Study files: the TOML schema, its defaults and the validation that turns
-//! a file into a [`Study`].
-//!
-//! A study file is parsed in two steps. First the `kind` key is read
-//! (`"svi"` when absent); then the whole table is read into the schema of
-//! that kind with unknown keys rejected. Every value is then range-checked
-//! and the data files are read, so that nothing runs (and nothing is
-//! written) unless the whole study is valid. Relative data paths are taken
-//! relative to the folder of the study file.
-//!
-//! ```toml
-//! kind = "svi"                      # optional; "svi" is the only kind so far
-//! master_seed = 2026
-//! seeds = [1, 2, 3]
-//! n_components = [2, 3]
-//! estimators = ["reinforce", "rebar"]
-//! temperatures = [0.1, 0.5, 1.0]    # needed when an estimator uses one
-//! learning_rates = [0.01, 0.03]
-//! n_steps = 3000
-//! log_every = 25
-//! n_samples = 1                     # optional, default 1
-//! eta = 1.0                         # optional, default 1
-//! variance_floor = 1e-6             # optional, default 1e-6
-//! epsilon = 1e-3                    # optional: per-point distance to EM
-//!
-//! [[datasets]]
-//! name = "eruptions"                # optional, default: the file stem
-//! file = "../data/faithful.csv"
-//! columns = ["eruptions"]
-//!
-//! [em]                              # optional
-//! max_iter = 1000
-//! tol = 1e-10
-//!
-//! [svi]                             # optional
-//! covariance = "diag"
-//!
-//! [estimator_options]               # optional; no options exist yet
-//! ```
+//! Validation of a parsed study file: the raw schema as serde reads it,
+//! its defaults, and the range checks that turn it into a [`Study`].
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::data::{DataError, Dataset, read_columns};
-use crate::estimator::{ESTIMATOR_NAMES, EstimatorKind};
-use crate::rng::fnv1a64;
+use crate::data::read_columns;
+use crate::estimator::{Coupling, ESTIMATOR_NAMES, Estimator, EstimatorKind};
 
-/// Why a study file was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The study file could not be read.
-    #[error("cannot read study file {path}: {reason}")]
-    Io {
-        /// The study file.
-        path: PathBuf,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The file is not valid TOML, has an unknown key or a value of the
-    /// wrong type.
-    #[error("study file {path} is not valid: {message}")]
-    Parse {
-        /// The study file.
-        path: PathBuf,
-        /// The parser's message (it names the key and the line).
-        message: String,
-    },
-    /// A value is out of range.
-    #[error("study file {path}: {field} = {value} is not allowed: {rule}")]
-    Invalid {
-        /// The study file.
-        path: PathBuf,
-        /// The field, with its index for list entries (`temperatures[1]`).
-        field: String,
-        /// The value given.
-        value: String,
-        /// What is allowed.
-        rule: String,
-    },
-    /// A data set could not be read.
-    #[error("study file {path}: {field}: {source}")]
-    Data {
-        /// The study file.
-        path: PathBuf,
-        /// The data set's field (`datasets[0]`).
-        field: String,
-        /// The reading error (it names the file, row and column).
-        source: DataError,
-    },
-}
-
-/// Where a study came from: the file, its text and the text's hash.
-#[derive(Debug, Clone)]
-pub struct StudySource {
-    /// The study file as given.
-    pub path: PathBuf,
-    /// The file's text.
-    pub text: String,
-    /// FNV-1a-64 of the text, as 16 hex digits (recorded in outputs so a
-    /// changed study file is noticed on resume and merge).
-    pub hash: String,
-}
-
-/// A data set of a study, read and checked.
-#[derive(Debug, Clone)]
-pub struct StudyDataset {
-    /// The name used in result files.
-    pub name: String,
-    /// The data, with its resolved path and columns.
-    pub data: Dataset,
-}
-
-/// EM settings of a study.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmOptions {
-    /// Iteration limit (at least 1).
-    #[serde(default = "default_max_iter")]
-    pub max_iter: usize,
-    /// Stop when the per-point log-likelihood changes by less than this.
-    #[serde(default = "default_tol")]
-    pub tol: f64,
-}
-
-impl Default for EmOptions {
-    fn default() -> Self {
-        Self {
-            max_iter: default_max_iter(),
-            tol: default_tol(),
-        }
-    }
-}
-
-/// SVI options of a study, passed to the mixture task's settings.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SviOptions {
-    /// Covariance type of the mixture.
-    #[serde(default = "default_covariance")]
-    pub covariance: String,
-}
-
-impl Default for SviOptions {
-    fn default() -> Self {
-        Self {
-            covariance: default_covariance(),
-        }
-    }
-}
-
-/// Estimator options of a study (none exist yet; the table is accepted
-/// empty so that files can grow into it).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EstimatorOptions {}
-
-/// A validated SVI study: every field checked, every data set read.
-#[derive(Debug, Clone)]
-pub struct Study {
-    /// Where the study came from.
-    pub source: StudySource,
-    /// Master seed of every random stream.
-    pub master_seed: u64,
-    /// Replicate seeds (distinct).
-    pub seeds: Vec<u64>,
-    /// Data sets (distinct names).
-    pub datasets: Vec<StudyDataset>,
-    /// Component counts `K`.
-    pub n_components: Vec<usize>,
-    /// Estimator names, in the order the report lists them.
-    pub estimators: Vec<String>,
-    /// Relaxation temperatures `λ`.
-    pub temperatures: Vec<f64>,
-    /// Adam learning rates.
-    pub learning_rates: Vec<f64>,
-    /// SVI steps per run.
-    pub n_steps: usize,
-    /// SVI logging interval in steps.
-    pub log_every: usize,
-    /// Samples per gradient estimate.
-    pub n_samples: usize,
-    /// Control-variate scale `η`.
-    pub eta: f64,
-    /// Floor on every variance (SVI and EM).
-    pub variance_floor: f64,
-    /// Per-point log-likelihood distance to EM that counts as reached.
-    pub epsilon: f64,
-    /// EM settings.
-    pub em: EmOptions,
-    /// SVI options.
-    pub svi: SviOptions,
-    /// Estimator options.
-    pub estimator_options: EstimatorOptions,
-}
+use super::{
+    ConfigError, EmOptions, EstimatorOptions, Study, StudyDataset, StudySource, SviOptions,
+};
 
 /// The schema of an SVI study file (see the module docs).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSviStudy {
+pub(super) struct RawSviStudy {
     #[serde(default)]
     #[allow(dead_code)]
     kind: Option<String>,
@@ -239,76 +57,34 @@ struct RawDataset {
     columns: Vec<String>,
 }
 
-fn default_max_iter() -> usize {
+pub(super) fn default_max_iter() -> usize {
     1000
 }
-fn default_tol() -> f64 {
+pub(super) fn default_tol() -> f64 {
     1e-10
 }
-fn default_covariance() -> String {
+pub(super) fn default_covariance() -> String {
     "diag".to_string()
 }
-fn default_n_samples() -> usize {
+pub(super) fn default_n_samples() -> usize {
     1
 }
-fn default_eta() -> f64 {
+pub(super) fn default_eta() -> f64 {
     1.0
 }
-fn default_variance_floor() -> f64 {
+pub(super) fn default_variance_floor() -> f64 {
     1e-6
 }
-fn default_epsilon() -> f64 {
+pub(super) fn default_epsilon() -> f64 {
     1e-3
 }
 
-/// The study kinds this build runs.
-pub const STUDY_KINDS: &[&str] = &["svi"];
-
-/// Reads, parses and validates a study file, and reads its data sets.
-///
-/// # Errors
-///
-/// [`ConfigError`] naming the field, the value and the rule for the first
-/// problem found.
-pub fn load_study(path: &Path) -> Result<Study, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Io {
-        path: path.to_path_buf(),
-        reason: err.to_string(),
-    })?;
-    parse_study(path, &text)
-}
-
-/// Parses and validates the text of a study file found at `path` (used to
-/// resolve relative data paths and in messages).
-///
-/// # Errors
-///
-/// See [`load_study`].
-pub fn parse_study(path: &Path, text: &str) -> Result<Study, ConfigError> {
-    let parse_error = |message: String| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: message.trim_end().replace('\n', " "),
-    };
-    let table: toml::Table = toml::from_str(text).map_err(|err| parse_error(err.to_string()))?;
-    let kind = match table.get("kind") {
-        None => "svi".to_string(),
-        Some(toml::Value::String(kind)) => kind.clone(),
-        Some(other) => return Err(invalid(path, "kind", other, "must be a string")),
-    };
-    if !STUDY_KINDS.contains(&kind.as_str()) {
-        let rule = format!("known kinds: {}", STUDY_KINDS.join(", "));
-        return Err(invalid(path, "kind", &format!("{kind:?}"), &rule));
-    }
-    let raw: RawSviStudy = toml::from_str(text).map_err(|err| parse_error(err.to_string()))?;
-    let source = StudySource {
-        path: path.to_path_buf(),
-        text: text.to_string(),
-        hash: format!("{:016x}", fnv1a64(text.as_bytes())),
-    };
-    validate(raw, source)
-}
-
-fn invalid(path: &Path, field: &str, value: &dyn std::fmt::Display, rule: &str) -> ConfigError {
+pub(super) fn invalid(
+    path: &Path,
+    field: &str,
+    value: &dyn std::fmt::Display,
+    rule: &str,
+) -> ConfigError {
     ConfigError::Invalid {
         path: path.to_path_buf(),
         field: field.to_string(),
@@ -356,7 +132,7 @@ fn check_positive(path: &Path, field: &str, values: &[f64]) -> Result<(), Config
     Ok(())
 }
 
-fn validate(raw: RawSviStudy, source: StudySource) -> Result<Study, ConfigError> {
+pub(super) fn validate(raw: RawSviStudy, source: StudySource) -> Result<Study, ConfigError> {
     let path = source.path.clone();
     let path = path.as_path();
     check_list(path, "seeds", &raw.seeds)?;
@@ -386,9 +162,10 @@ fn validate(raw: RawSviStudy, source: StudySource) -> Result<Study, ConfigError>
     check_list(path, "learning_rates", &raw.learning_rates)?;
     check_positive(path, "learning_rates", &raw.learning_rates)?;
     check_scalars(path, &raw)?;
+    check_estimator_options(path, &raw.estimator_options)?;
     let datasets = read_datasets(path, &raw.datasets)?;
     check_components_fit(path, &raw.n_components, &datasets)?;
-    Ok(Study {
+    let study = Study {
         source,
         master_seed: raw.master_seed,
         seeds: raw.seeds,
@@ -410,7 +187,75 @@ fn validate(raw: RawSviStudy, source: StudySource) -> Result<Study, ConfigError>
         em: raw.em,
         svi: raw.svi,
         estimator_options: raw.estimator_options,
-    })
+    };
+    check_estimators_apply(path, &study)?;
+    Ok(study)
+}
+
+/// Range checks of the estimator options.
+fn check_estimator_options(path: &Path, options: &EstimatorOptions) -> Result<(), ConfigError> {
+    if let Some(decay) = options.baseline_decay
+        && !(0.0..1.0).contains(&decay)
+    {
+        let rule = "must be at least 0 and below 1";
+        return Err(invalid(
+            path,
+            "estimator_options.baseline_decay",
+            &decay,
+            rule,
+        ));
+    }
+    if let Some(coupling) = &options.coupling
+        && Coupling::from_name(coupling).is_none()
+    {
+        let value = format!("{coupling:?}");
+        let rule = "known couplings: independent, same";
+        return Err(invalid(path, "estimator_options.coupling", &value, rule));
+    }
+    if let Some([low, high]) = options.lambda_range
+        && !(low.is_finite() && high.is_finite() && 0.0 < low && low < high)
+    {
+        let value = format!("[{low}, {high}]");
+        let rule = "must be [min, max] with 0 < min < max, both finite";
+        return Err(invalid(
+            path,
+            "estimator_options.lambda_range",
+            &value,
+            rule,
+        ));
+    }
+    if let Some(rate) = options.adapt_rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        let rule = "must be a finite number greater than 0";
+        return Err(invalid(path, "estimator_options.adapt_rate", &rate, rule));
+    }
+    Ok(())
+}
+
+/// Checks that every estimator can run with every K and temperature of the
+/// study (ARM and DisARM need binary variables, RLOO two samples, ...).
+fn check_estimators_apply(path: &Path, study: &Study) -> Result<(), ConfigError> {
+    let temperatures = if study.temperatures.is_empty() {
+        vec![1.0]
+    } else {
+        study.temperatures.clone()
+    };
+    for (index, name) in study.estimators.iter().enumerate() {
+        for &temperature in &temperatures {
+            for &k in &study.n_components {
+                let built = study.estimator_kind(name, temperature).and_then(|kind| {
+                    Estimator::try_new(kind, Study::variables(k), study.n_samples)
+                });
+                if let Err(err) = built {
+                    let field = format!("estimators[{index}]");
+                    let rule = format!("cannot run with K = {k}: {err}");
+                    return Err(invalid(path, &field, &format!("{name:?}"), &rule));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Range checks of the single-valued settings.
@@ -446,6 +291,10 @@ fn check_scalars(path: &Path, raw: &RawSviStudy) -> Result<(), ConfigError> {
     if !(raw.epsilon.is_finite() && raw.epsilon > 0.0) {
         let rule = "must be a finite number greater than 0";
         return Err(invalid(path, "epsilon", &raw.epsilon, rule));
+    }
+    if raw.svi.variance_draws == 1 {
+        let rule = "must be 0 (off) or at least 2";
+        return Err(invalid(path, "svi.variance_draws", &1, rule));
     }
     if raw.svi.covariance != "diag" {
         let value = format!("{:?}", raw.svi.covariance);
@@ -512,7 +361,7 @@ fn read_datasets(path: &Path, raw: &[RawDataset]) -> Result<Vec<StudyDataset>, C
         let data = read_columns(&file, &entry.columns).map_err(|source| ConfigError::Data {
             path: path.to_path_buf(),
             field: field.clone(),
-            source,
+            source: Box::new(source),
         })?;
         datasets.push(StudyDataset { name, data });
     }
