@@ -10,6 +10,32 @@ use crate::math::{fast, sigmoid};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bernoulli;
 
+/// One bit of the reparameterised sample: `(z, b)` from `φ` and `u`;
+/// `u / (1 − u)` lies in `[1e-16, 1e16]` for an open uniform, so it is
+/// normal.
+#[inline(always)]
+fn sample_bit(phi: f64, u: f64) -> (f64, f64) {
+    let z = phi + fast::ln_normal(u / (1.0 - u));
+    (z, indicator(z > 0.0))
+}
+
+/// One bit of the conditional sample: `(z̃, ∂z̃/∂φ)` (see
+/// [`Bernoulli::conditional`]).
+#[inline(always)]
+fn conditional_bit(theta: f64, theta_bar: f64, b: f64, v: f64) -> (f64, f64) {
+    let one = b > 0.5;
+    // The side b lies on: denominator and numerator of the formulas.
+    let (den, num) = if one {
+        (theta_bar, theta)
+    } else {
+        (theta, theta_bar)
+    };
+    let sign = if one { 1.0 } else { -1.0 };
+    let scaled_den = den * (1.0 - v);
+    let z_tilde = sign * fast::ln_1p_nonneg(v / scaled_den);
+    (z_tilde, v * num / (scaled_den + v))
+}
+
 /// 1.0 when `flag`, else 0.0 (compiles to a select).
 #[inline(always)]
 fn indicator(flag: bool) -> f64 {
@@ -49,9 +75,7 @@ impl VariableKind for Bernoulli {
     /// ```
     fn reparameterise(&self, phi: &[f64], u: &[f64], z: &mut [f64], b: &mut [f64]) {
         for (((zj, bj), &pj), &uj) in z.iter_mut().zip(b.iter_mut()).zip(phi).zip(u) {
-            let value = pj + fast::ln(uj / (1.0 - uj));
-            *zj = value;
-            *bj = indicator(value > 0.0);
+            (*zj, *bj) = sample_bit(pj, uj);
         }
     }
 
@@ -61,6 +85,9 @@ impl VariableKind for Bernoulli {
     /// b = 1:  z̃ =  log(1 + c/θ̄),  ∂z̃/∂φ = c θ / (θ̄ + c)
     /// b = 0:  z̃ = −log(1 + c/θ),  ∂z̃/∂φ = c θ̄ / (θ + c)
     /// ```
+    ///
+    /// computed as `c/θ̄ = v / D` and `c θ/(θ̄ + c) = v θ / (D + v)` with
+    /// `D = θ̄ (1 − v)` (`θ` for `b = 0`): two divisions, no cancellation.
     fn conditional(
         &self,
         _phi: &[f64],
@@ -75,13 +102,54 @@ impl VariableKind for Bernoulli {
         let inputs = theta.iter().zip(aux).zip(b).zip(v);
         let outputs = z_tilde.iter_mut().zip(diag.iter_mut());
         for ((zt, d), (((&t, &t_bar), &bj), &vj)) in outputs.zip(inputs) {
-            let c = vj / (1.0 - vj);
-            let one = bj > 0.5;
-            // The side b lies on: denominator and numerator of the formulas.
-            let (den, num) = if one { (t_bar, t) } else { (t, t_bar) };
-            let sign = if one { 1.0 } else { -1.0 };
-            *zt = sign * fast::ln_1p(c / den);
-            *d = c * num / (den + c);
+            (*zt, *d) = conditional_bit(t, t_bar, bj, vj);
+        }
+        coef.fill(0.0);
+    }
+
+    /// One fused pass of [`Bernoulli::reparameterise`] and
+    /// [`Bernoulli::relax`].
+    fn reparameterise_relaxed(
+        &self,
+        phi: &[f64],
+        u: &[f64],
+        temperature: f64,
+        z: &mut [f64],
+        b: &mut [f64],
+        s: &mut [f64],
+    ) {
+        let inv = 1.0 / temperature;
+        let outputs = z.iter_mut().zip(b.iter_mut()).zip(s.iter_mut());
+        for (((zj, bj), sj), (&pj, &uj)) in outputs.zip(phi.iter().zip(u)) {
+            let (value, gate) = sample_bit(pj, uj);
+            (*zj, *bj, *sj) = (value, gate, fast::sigmoid(value * inv));
+        }
+    }
+
+    /// One fused pass of [`Bernoulli::conditional`] and
+    /// [`Bernoulli::relax`].
+    fn conditional_relaxed(
+        &self,
+        _phi: &[f64],
+        theta: &[f64],
+        aux: &[f64],
+        b: &[f64],
+        v: &[f64],
+        temperature: f64,
+        z_tilde: &mut [f64],
+        diag: &mut [f64],
+        coef: &mut [f64],
+        s_tilde: &mut [f64],
+    ) {
+        let inv = 1.0 / temperature;
+        let inputs = theta.iter().zip(aux).zip(b).zip(v);
+        let outputs = z_tilde
+            .iter_mut()
+            .zip(diag.iter_mut())
+            .zip(s_tilde.iter_mut());
+        for (((zt, d), st), (((&t, &t_bar), &bj), &vj)) in outputs.zip(inputs) {
+            let (value, slope) = conditional_bit(t, t_bar, bj, vj);
+            (*zt, *d, *st) = (value, slope, fast::sigmoid(value * inv));
         }
         coef.fill(0.0);
     }

@@ -276,3 +276,68 @@ impl VariableKind for Categorical {
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(&x, &y)| x * y).sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With normalised logits, the log-sum-exp form equals maths.md §3:
+    /// `z̃_b = −log(−log v_b)`, `z̃_k = −log(−log(v_k)/θ_k − log(v_b))`.
+    #[test]
+    fn log_form_matches_the_normalised_formula() {
+        let kind = Categorical { n_classes: 4 };
+        let logits = [0.5, -1.0, 2.0, 0.1];
+        let mut theta = [0.0; 4];
+        let mut log_theta = [0.0; 4];
+        kind.probabilities(&logits, &mut theta, &mut log_theta);
+        let v = [0.3, 0.9, 0.05, 0.6];
+        for winner in 0..4 {
+            let mut b = [0.0; 4];
+            b[winner] = 1.0;
+            let (mut zt, mut d, mut c) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+            // Normalised logits log θ, and the same logits shifted by 7.
+            for shift in [0.0, 7.0] {
+                let phi: Vec<f64> = log_theta.iter().map(|l| l + shift).collect();
+                let mut aux = [0.0; 4];
+                let mut th = [0.0; 4];
+                kind.probabilities(&phi, &mut th, &mut aux);
+                kind.conditional(&phi, &th, &aux, &b, &v, &mut zt, &mut d, &mut c);
+                for k in 0..4 {
+                    let expected = if k == winner {
+                        -(-v[winner].ln()).ln()
+                    } else {
+                        -(-v[k].ln() / theta[k] - v[winner].ln()).ln()
+                    };
+                    assert!(
+                        (zt[k] - shift - expected).abs() < 1e-12,
+                        "k={k} shift={shift}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_logits_stay_finite() {
+        let kind = Categorical { n_classes: 3 };
+        let phi = [50.0, -50.0, 0.0];
+        let (mut theta, mut aux) = ([0.0; 3], [0.0; 3]);
+        kind.probabilities(&phi, &mut theta, &mut aux);
+        for winner in 0..3 {
+            let mut b = [0.0; 3];
+            b[winner] = 1.0;
+            let (mut zt, mut d, mut c) = ([0.0; 3], [0.0; 3], [0.0; 3]);
+            kind.conditional(
+                &phi,
+                &theta,
+                &aux,
+                &b,
+                &[1e-16, 0.5, 1.0 - 1e-16],
+                &mut zt,
+                &mut d,
+                &mut c,
+            );
+            assert!(zt.iter().chain(&d).chain(&c).all(|x| x.is_finite()));
+        }
+    }
+}

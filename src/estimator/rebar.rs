@@ -64,11 +64,10 @@ where
 
     // Reparameterised sample, its gate and the discrete evaluation.
     fill_uniform(rng, &mut ws.u);
-    kind.reparameterise(phi, &ws.u, &mut ws.z, &mut ws.b);
+    kind.reparameterise_relaxed(phi, &ws.u, temperature, &mut ws.z, &mut ws.b, &mut ws.s);
     let f_b = f.value(&ws.b);
 
     // Relaxed term at z (∂z/∂φ = I).
-    kind.relax(&ws.z, temperature, &mut ws.s);
     f.relaxed_value_grad(&ws.s, &mut ws.grad_s);
     kind.relax_pull_back(&ws.s, &ws.grad_s, temperature, &mut ws.grad_z);
 
@@ -76,30 +75,35 @@ where
     match coupling {
         Coupling::Independent => {
             fill_uniform(rng, &mut ws.v);
-            kind.conditional(
+            kind.conditional_relaxed(
                 phi,
                 &ws.theta,
                 &ws.aux,
                 &ws.b,
                 &ws.v,
+                temperature,
+                &mut ws.z_tilde,
+                &mut ws.diag,
+                &mut ws.coef,
+                &mut ws.s_tilde,
+            );
+        }
+        Coupling::SameNoise => {
+            kind.conditional_same_noise(
+                &ws.theta,
+                &ws.aux,
+                &ws.b,
+                &ws.z,
                 &mut ws.z_tilde,
                 &mut ws.diag,
                 &mut ws.coef,
             );
+            // z̃ = z in value, so the relaxation is the same.
+            ws.s_tilde.copy_from_slice(&ws.s);
         }
-        Coupling::SameNoise => kind.conditional_same_noise(
-            &ws.theta,
-            &ws.aux,
-            &ws.b,
-            &ws.z,
-            &mut ws.z_tilde,
-            &mut ws.diag,
-            &mut ws.coef,
-        ),
     }
 
     // Relaxed term at z̃.
-    kind.relax(&ws.z_tilde, temperature, &mut ws.s_tilde);
     let f_s_tilde = f.relaxed_value_grad(&ws.s_tilde, &mut ws.grad_s_tilde);
     kind.relax_pull_back(
         &ws.s_tilde,
@@ -181,4 +185,80 @@ where
         -eta,
         &mut ws.d_lambda,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimator::variable::{Bernoulli, Categorical};
+    use crate::problem::{BitsTarget, CategoricalTarget};
+    use crate::rng::stream_from_seed;
+
+    /// `ĝ`, `∂ĝ/∂η` and `∂ĝ/∂λ` of one sample drawn with the stream of `seed`.
+    fn draw<V: VariableKind, O: Objective>(
+        kind: &V,
+        f: &O,
+        phi: &[f64],
+        params: RebarParams,
+        seed: u64,
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut ws = Workspace::default();
+        ws.prepare(kind, phi);
+        let mut rng = stream_from_seed(seed);
+        sample(kind, &mut ws, phi, params, f, &mut rng, true);
+        (ws.g_hat.clone(), ws.d_eta.clone(), ws.d_lambda.clone())
+    }
+
+    /// Central differences in `η` and `λ` with the same noise.
+    fn check<V: VariableKind, O: Objective>(kind: &V, f: &O, phi: &[f64], label: &str) {
+        for coupling in [Coupling::Independent, Coupling::SameNoise] {
+            for seed in 0..20 {
+                let params = RebarParams {
+                    eta: 0.7,
+                    temperature: 0.6,
+                    coupling,
+                };
+                let (_, d_eta, d_lambda) = draw(kind, f, phi, params, seed);
+                let h = 1e-5;
+                let shifted = |eta: f64, temperature: f64| {
+                    let p = RebarParams {
+                        eta,
+                        temperature,
+                        coupling,
+                    };
+                    draw(kind, f, phi, p, seed).0
+                };
+                let (eta_plus, eta_minus) = (shifted(0.7 + h, 0.6), shifted(0.7 - h, 0.6));
+                let (lam_plus, lam_minus) = (shifted(0.7, 0.6 + h), shifted(0.7, 0.6 - h));
+                for j in 0..phi.len() {
+                    let numeric_eta = (eta_plus[j] - eta_minus[j]) / (2.0 * h);
+                    let numeric_lambda = (lam_plus[j] - lam_minus[j]) / (2.0 * h);
+                    let tolerance = 1e-6 * (1.0 + numeric_lambda.abs());
+                    assert!(
+                        (d_eta[j] - numeric_eta).abs() < 1e-6 * (1.0 + numeric_eta.abs()),
+                        "{label} {coupling:?} dĝ_{j}/dη: {} vs {numeric_eta}",
+                        d_eta[j]
+                    );
+                    assert!(
+                        (d_lambda[j] - numeric_lambda).abs() < tolerance,
+                        "{label} {coupling:?} dĝ_{j}/dλ: {} vs {numeric_lambda}",
+                        d_lambda[j]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lambda_and_eta_derivatives_match_finite_differences_binary() {
+        let phi = [0.3, -1.2, 2.0, 0.0, -0.4];
+        check(&Bernoulli, &BitsTarget::new(phi.len(), 0.45), &phi, "bits");
+    }
+
+    #[test]
+    fn lambda_and_eta_derivatives_match_finite_differences_categorical() {
+        let phi = [0.3, -1.2, 2.0, 0.5];
+        let f = CategoricalTarget::new(vec![0.1, 0.2, 0.3, 0.4]);
+        check(&Categorical { n_classes: 4 }, &f, &phi, "categorical");
+    }
 }

@@ -116,6 +116,41 @@ pub trait VariableKind {
         dgrad_z: &mut [f64],
     );
 
+    /// [`VariableKind::reparameterise`] followed by
+    /// [`VariableKind::relax`] of `z`; kinds may fuse the two loops.
+    fn reparameterise_relaxed(
+        &self,
+        phi: &[f64],
+        u: &[f64],
+        temperature: f64,
+        z: &mut [f64],
+        b: &mut [f64],
+        s: &mut [f64],
+    ) {
+        self.reparameterise(phi, u, z, b);
+        self.relax(z, temperature, s);
+    }
+
+    /// [`VariableKind::conditional`] followed by [`VariableKind::relax`]
+    /// of `z̃` into `s_tilde`; kinds may fuse the two loops.
+    #[allow(clippy::too_many_arguments)]
+    fn conditional_relaxed(
+        &self,
+        phi: &[f64],
+        theta: &[f64],
+        aux: &[f64],
+        b: &[f64],
+        v: &[f64],
+        temperature: f64,
+        z_tilde: &mut [f64],
+        diag: &mut [f64],
+        coef: &mut [f64],
+        s_tilde: &mut [f64],
+    ) {
+        self.conditional(phi, theta, aux, b, v, z_tilde, diag, coef);
+        self.relax(z_tilde, temperature, s_tilde);
+    }
+
     /// The score `∂ log p(b|φ)/∂φ = b − θ` (both kinds).
     fn score(&self, b: &[f64], theta: &[f64], out: &mut [f64]) {
         for ((o, &bj), &tj) in out.iter_mut().zip(b).zip(theta) {

@@ -107,7 +107,15 @@ impl Workspace {
             }
             self.cached_phi.clear();
         }
-        if self.cached_phi.as_slice() != phi {
+        // Bitwise comparison: vectorises, and a NaN logit never matches.
+        let same = self.cached_phi.len() == n
+            && self
+                .cached_phi
+                .iter()
+                .zip(phi)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+            && phi.iter().all(|p| !p.is_nan());
+        if !same {
             kind.probabilities(phi, &mut self.theta, &mut self.aux);
             self.cached_phi.clear();
             self.cached_phi.extend_from_slice(phi);

@@ -22,8 +22,8 @@ pub use elbo::{
     point_elbo_grad_phi,
 };
 pub use em::{
-    ComponentReport, CovarianceType, Covariances, EmConfig, EmResult, EmWarning, GaussianMixture,
-    Init, fit_gmm,
+    ComponentReport, CovarianceType, Covariances, EmConfig, EmResult, EmStepper, EmWarning,
+    GaussianMixture, Init, fit_gmm,
 };
 pub use model::{Mixture, floored_components, initial_mixture};
 pub use svi::{SviLog, SviOutcome, SviProblem, SviSettings, fit_svi};

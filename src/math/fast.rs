@@ -13,7 +13,7 @@
 //! ```text
 //! exp(x) = 2^k · P(r),  k = round(x / ln 2),  r = x − k ln 2 (two-part ln 2)
 //!          P = Taylor polynomial of e^r of degree 13, |r| ≤ ln(2)/2
-//! ln(x)  = e ln 2 + ln(m),  x = m 2^e,  m in [√2/2, √2)
+//! ln(x)  = e ln 2 + ln(m),  x = m 2^e,  m in [√2/2, √2) (from the bits)
 //!          ln(m) = 2 atanh(q) = f − q (f − R(q²)),  f = m − 1,  q = f / (2 + f)
 //!          R(w) = Σ_{n≥1} 2 w^n / (2n + 1)  (11 terms, |q| ≤ 0.1716)
 //! ln_1p(y) = ln(w) + (y − (w − 1)) / w,  w = 1 + y  (rounding of w corrected)
@@ -43,10 +43,14 @@ const EDGE_SHIFT: f64 = 54.0;
 const TWO_POW_MINUS_54: f64 = 5.551_115_123_125_783e-17;
 /// `2^54`.
 const TWO_POW_54: f64 = 18_014_398_509_481_984.0;
+/// Range of [`exp_bounded`]: `2^k` stays a normal number.
+const BOUNDED_EXP_LIMIT: f64 = 708.0;
 /// Mask of the 52 mantissa bits of an `f64`.
 const MANTISSA_MASK: u64 = (1 << 52) - 1;
-/// Bits of `1.0`.
-const ONE_BITS: u64 = 0x3ff0_0000_0000_0000;
+/// Bits of `0.5`.
+const HALF_BITS: u64 = 0x3fe0_0000_0000_0000;
+/// The 52 mantissa bits of `√2/2`.
+const SQRT_HALF_MANTISSA: u64 = std::f64::consts::FRAC_1_SQRT_2.to_bits() & MANTISSA_MASK;
 
 /// `e^x` for every `f64`, within 2 ulps of `std`'s `exp`.
 ///
@@ -82,6 +86,25 @@ pub fn exp(x: f64) -> f64 {
     if x.is_nan() { x } else { value }
 }
 
+/// `e^x` for `x` clamped to `[−708, 708]`, where `2^k` needs no special
+/// handling: within 2 ulps of `std` inside that range, `e^{±708}` outside
+/// it, and `NaN` for `NaN`.
+///
+/// ```text
+/// exp_bounded(x) = exp(clamp(x, −708, 708))
+/// ```
+///
+/// Cheaper than [`exp`]; meant for [`sigmoid`], where the clamped ends
+/// change the result by less than `4e-308`.
+#[inline(always)]
+pub fn exp_bounded(x: f64) -> f64 {
+    let xc = x.clamp(-BOUNDED_EXP_LIMIT, BOUNDED_EXP_LIMIT);
+    let k = (xc * std::f64::consts::LOG2_E + ROUND_SHIFTER) - ROUND_SHIFTER;
+    let r = (xc - k * LN2_HI) - k * LN2_LO;
+    let scale = f64::from_bits((k + 1023.0 + TWO_POW_52).to_bits() << 52);
+    exp_taylor(r) * scale
+}
+
 /// Degree-13 Taylor polynomial of `e^r`, accurate to below 1e-17
 /// (relative) for `|r| ≤ ln(2)/2`.
 #[inline(always)]
@@ -102,12 +125,21 @@ fn exp_taylor(r: f64) -> f64 {
         1.0 / 479_001_600.0,
         1.0 / 6_227_020_800.0,
     ];
-    // Horner from the highest term; the last two steps keep 1 + r exact-ish.
-    let mut acc = C[13];
-    for &c in C[2..13].iter().rev() {
-        acc = acc * r + c;
-    }
-    1.0 + (r + r * r * acc)
+    // Estrin's scheme: short dependency chains, so SIMD lanes overlap.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let p23 = C[2] + C[3] * r;
+    let p45 = C[4] + C[5] * r;
+    let p67 = C[6] + C[7] * r;
+    let p89 = C[8] + C[9] * r;
+    let p1011 = C[10] + C[11] * r;
+    let p1213 = C[12] + C[13] * r;
+    let q47 = p45 + p67 * r2;
+    let q811 = p89 + p1011 * r2;
+    let high = q47 + (q811 + p1213 * r4) * r4;
+    // e^r − 1 − r = r² (p23 + r² high); 1 + r is added last.
+    let tail = r2 * (p23 + r2 * high);
+    1.0 + (r + tail)
 }
 
 /// Natural logarithm for every `f64`, within 2 ulps of `std`'s `ln`.
@@ -122,21 +154,12 @@ pub fn ln(x: f64) -> f64 {
     // Scale subnormals up so the exponent field is meaningful.
     let tiny = x < f64::MIN_POSITIVE;
     let scaled = if tiny { x * TWO_POW_54 } else { x };
-    let bits = scaled.to_bits();
-
-    // Split into mantissa in [1, 2) and exponent, then centre on 1.
-    let exponent_field = f64::from_bits((bits >> 52) | TWO_POW_52.to_bits()) - TWO_POW_52;
-    let mantissa = f64::from_bits((bits & MANTISSA_MASK) | ONE_BITS);
-    let big = mantissa > std::f64::consts::SQRT_2;
-    let mantissa = if big { mantissa * 0.5 } else { mantissa };
-    let exponent =
-        exponent_field - 1023.0 + if big { 1.0 } else { 0.0 } - if tiny { EDGE_SHIFT } else { 0.0 };
-
-    // ln(m) = 2 atanh(q) written around the exact f = m − 1.
-    let f = mantissa - 1.0;
-    let q = f / (2.0 + f);
-    let ln_m = f - q * (f - atanh_tail(q * q));
-    let value = exponent * LN2_HI + (ln_m + exponent * LN2_LO);
+    let value = ln_normal(scaled)
+        - if tiny {
+            EDGE_SHIFT * std::f64::consts::LN_2
+        } else {
+            0.0
+        };
 
     let value = if x == f64::INFINITY { x } else { value };
     let value = if x == 0.0 { f64::NEG_INFINITY } else { value };
@@ -145,6 +168,44 @@ pub fn ln(x: f64) -> f64 {
     } else {
         value
     }
+}
+
+/// Natural logarithm of a positive, normal, finite `x`, within 2 ulps of
+/// `std`'s `ln`; other input gives an unspecified (possibly finite) value.
+///
+/// ```text
+/// ln(x) = e ln 2 + ln(m),  x = m 2^e,  m in [√2/2, √2)
+/// ```
+///
+/// Cheaper than [`ln`]; meant for arguments that are normal by
+/// construction, such as `u / (1 − u)` for an open uniform `u`.
+#[inline(always)]
+pub fn ln_normal(x: f64) -> f64 {
+    ln_normal_shifted(x, 0.0)
+}
+
+/// `ln(x + delta)` for a positive, normal, finite `x` and a correction
+/// `|delta|` below one ulp of `x`: the correction enters the reduced
+/// argument `f = m − 1` exactly scaled, so no precision is lost.
+#[inline(always)]
+fn ln_normal_shifted(x: f64, delta: f64) -> f64 {
+    // Split x = m 2^e with m in [√2/2, √2): subtracting the mantissa bits
+    // of √2/2 borrows from the exponent exactly when x's mantissa is below
+    // them, and adding them back (with the exponent of 1/2) rebuilds m.
+    let offset_bits = x.to_bits().wrapping_sub(SQRT_HALF_MANTISSA);
+    let exponent_field = f64::from_bits((offset_bits >> 52) | TWO_POW_52.to_bits()) - TWO_POW_52;
+    let mantissa_bits = (offset_bits & MANTISSA_MASK) + SQRT_HALF_MANTISSA + HALF_BITS;
+    let mantissa = f64::from_bits(mantissa_bits);
+    let exponent = exponent_field - 1022.0;
+
+    // 2^-exponent scales the correction like the mantissa.
+    let inverse_scale = f64::from_bits(((1023.0 - exponent) + TWO_POW_52).to_bits() << 52);
+    let f = (mantissa - 1.0) + delta * inverse_scale;
+
+    // ln(m) = 2 atanh(q) written around f.
+    let q = f / (2.0 + f);
+    let ln_m = f - q * (f - atanh_tail(q * q));
+    exponent * LN2_HI + (ln_m + exponent * LN2_LO)
 }
 
 /// `R(w) = Σ_{n=1}^{11} 2 w^n / (2n + 1)`, the tail of `2 atanh(q) / q − 2`
@@ -164,11 +225,19 @@ fn atanh_tail(w: f64) -> f64 {
         2.0 / 21.0,
         2.0 / 23.0,
     ];
-    let mut acc = C[10];
-    for &c in C[..10].iter().rev() {
-        acc = acc * w + c;
-    }
-    acc * w
+    // Estrin's scheme (see `exp_taylor`).
+    let w2 = w * w;
+    let w4 = w2 * w2;
+    let w8 = w4 * w4;
+    let p01 = C[0] + C[1] * w;
+    let p23 = C[2] + C[3] * w;
+    let p45 = C[4] + C[5] * w;
+    let p67 = C[6] + C[7] * w;
+    let p89 = C[8] + C[9] * w;
+    let q03 = p01 + p23 * w2;
+    let q47 = p45 + p67 * w2;
+    let q810 = p89 + C[10] * w2;
+    (q03 + q47 * w4 + q810 * w8) * w
 }
 
 /// `ln(1 + y)` for `y ≥ −1`, accurate also for tiny `y`, within a few ulps
@@ -180,14 +249,37 @@ fn atanh_tail(w: f64) -> f64 {
 #[inline(always)]
 pub fn ln_1p(y: f64) -> f64 {
     let w = 1.0 + y;
-    let correction = (y - (w - 1.0)) / w;
-    // The correction is meaningless (and 0/0 or inf/inf) at w = 0 or inf.
-    let correction = if w == f64::INFINITY || w == 0.0 {
-        0.0
+    let value = ln_1p_core(y, w);
+    // Ends and invalid input, where the core's assumptions fail.
+    let value = if w == f64::INFINITY { w } else { value };
+    let value = if w == 0.0 { f64::NEG_INFINITY } else { value };
+    if w < 0.0 || y.is_nan() {
+        f64::NAN
     } else {
-        correction
-    };
-    ln(w) + correction
+        value
+    }
+}
+
+/// `ln(1 + y)` for `y ≥ 0` with `1 + y` finite, within a few ulps of
+/// `std`'s `ln_1p`; infinite `y` gives an unspecified finite value.
+///
+/// ```text
+/// ln_1p(y) = ln(w + δ),  w = 1 + y (rounded),  δ = y − (w − 1) (exact)
+/// ```
+///
+/// Cheaper than [`ln_1p`]; meant for arguments that are non-negative by
+/// construction.
+#[inline(always)]
+pub fn ln_1p_nonneg(y: f64) -> f64 {
+    ln_1p_core(y, 1.0 + y)
+}
+
+#[inline(always)]
+fn ln_1p_core(y: f64, w: f64) -> f64 {
+    // The rounding error of w, folded into the reduced argument.
+    let delta = y - (w - 1.0);
+    let delta = if delta.is_finite() { delta } else { 0.0 };
+    ln_normal_shifted(w, delta)
 }
 
 /// The logistic function, branch-free.
@@ -196,10 +288,12 @@ pub fn ln_1p(y: f64) -> f64 {
 /// sigmoid(x) = 1 / (1 + exp(−x))
 /// ```
 ///
-/// Finite for every finite `x`: `exp(−x)` may overflow to `inf`, giving 0.
+/// Uses [`exp_bounded`], so the result lies in `[3e-308, 1]` for finite
+/// `x` (below `4e-308` it is off by at most that much); `sigmoid(NaN)` is
+/// `NaN`.
 #[inline(always)]
 pub fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + exp(-x))
+    1.0 / (1.0 + exp_bounded(-x))
 }
 
 #[cfg(test)]
@@ -305,6 +399,25 @@ mod tests {
     }
 
     #[test]
+    fn cheaper_variants_match_the_full_versions_on_their_domains() {
+        let mut rng = stream_from_seed(8);
+        let mut worst = 0;
+        for _ in 0..200_000 {
+            let x = -708.0 + 1416.0 * open_uniform(&mut rng);
+            worst = worst.max(ulps(exp_bounded(x), x.exp()));
+        }
+        for x in spread(200_000, -307.0, 308.0, 9) {
+            worst = worst.max(ulps(ln_normal(x), x.ln()));
+        }
+        for y in spread(200_000, -300.0, 300.0, 10) {
+            worst = worst.max(ulps(ln_1p_nonneg(y), y.ln_1p()));
+        }
+        assert!(worst <= 3, "worst error {worst} ulps");
+        assert_eq!(exp_bounded(1e4), exp_bounded(708.0));
+        assert!(exp_bounded(f64::NAN).is_nan());
+    }
+
+    #[test]
     fn sigmoid_matches_the_safe_scalar_version() {
         let mut rng = stream_from_seed(7);
         for _ in 0..200_000 {
@@ -315,6 +428,7 @@ mod tests {
             assert!((fast - safe).abs() <= tolerance, "sigmoid({x})");
         }
         assert_eq!(sigmoid(f64::INFINITY), 1.0);
-        assert_eq!(sigmoid(f64::NEG_INFINITY), 0.0);
+        assert!(sigmoid(f64::NEG_INFINITY) < 4e-308);
+        assert!(sigmoid(f64::NAN).is_nan());
     }
 }
