@@ -3,7 +3,8 @@
 
 use ndarray::Array2;
 
-use super::em::fit::{RunContext, component_reports};
+use super::em::report::component_reports;
+use super::em::run::RunContext;
 use super::em::{ComponentReport, Covariances, EmWarning, Start, run_from_start};
 use super::model::Mixture;
 use super::{GmmError, validate};

@@ -26,18 +26,22 @@
 //! [`GmmError::DegenerateCovariance`]), never a returned model.
 
 mod covariance;
-pub(crate) mod fit;
+mod fit;
 mod init;
 mod linalg;
 mod model;
 mod passes;
+pub(crate) mod report;
+pub(crate) mod run;
 
 pub use covariance::{CovarianceType, Covariances};
-pub use fit::{ComponentReport, EmConfig, EmResult, EmWarning, fit_gmm};
+pub use fit::{EmConfig, EmResult, fit_gmm};
 pub use init::Init;
 pub use model::GaussianMixture;
+pub use report::{ComponentReport, EmWarning};
 
-pub(crate) use fit::{Start, run_from_start};
+pub use run::EmStepper;
+pub(crate) use run::{Start, run_from_start};
 
 /// Effective counts at or below this make a component empty.
 pub const EMPTY_COUNT: f64 = 1e-10;

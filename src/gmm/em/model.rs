@@ -7,7 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::covariance::{CovarianceType, Covariances, NotPositiveDefinite, Precision};
 use super::linalg::cholesky;
-use super::passes::{Kernel, e_step, score};
+use super::passes::{Kernel, e_step, resp_row_major, score};
 use crate::gmm::GmmError;
 use crate::rng::open_uniform;
 
@@ -152,10 +152,11 @@ impl GaussianMixture {
             &kernel,
             &mut resp,
         );
-        Ok(
-            Array2::from_shape_vec((points.nrows(), self.n_components()), resp)
-                .expect("N × K responsibilities"),
+        Ok(Array2::from_shape_vec(
+            (points.nrows(), self.n_components()),
+            resp_row_major(&resp, self.n_components()),
         )
+        .expect("N × K responsibilities"))
     }
 
     /// The most probable component of each point (the first on ties).

@@ -1,19 +1,27 @@
 //! The two passes over the data that make one EM iteration, parallel over
 //! fixed chunks of points with rayon.
 //!
-//! Chunks have a fixed size ([`CHUNK_POINTS`]) and their partial sums are
-//! collected and added in chunk order, so results are bit-identical for
-//! any thread count. Memory beyond the data: the `N × K`
-//! responsibilities and O(K D²) per chunk.
+//! Within a chunk the points are transposed (`D × c`) and every quantity
+//! is computed for all points of the chunk at once, component by
+//! component, so the loops run over contiguous points and compile to
+//! packed SIMD code; `exp` and `ln` are the branch-free versions of
+//! [`crate::math::fast`]. Reductions over points use eight fixed lanes
+//! ([`lane_dot`]), and chunk partial sums are added in chunk order, so
+//! results are bit-identical for any thread count. Memory beyond the data:
+//! the `N × K` responsibilities and O((K + D) · c) scratch per thread.
+//!
+//! Responsibilities are stored chunk by chunk, each chunk component-major
+//! (`K × c`, see [`resp_row_major`]), so both passes read them
+//! contiguously.
 
 use rayon::prelude::*;
 
 use super::covariance::{Factors, Precision};
 use crate::gmm::model::HALF_LOG_TWO_PI;
-use crate::math::logsumexp;
+use crate::math::fast;
 
-/// Points per parallel chunk.
-pub(crate) const CHUNK_POINTS: usize = 2048;
+/// Points per parallel chunk (fixed: it sets the reduction order).
+pub(crate) const CHUNK_POINTS: usize = 1024;
 
 /// Everything needed to evaluate `log p(x, c = k)` for one model.
 #[derive(Debug)]
@@ -23,6 +31,49 @@ pub(crate) struct Kernel<'a> {
     means: &'a [f64],
     precision: &'a Precision,
     constants: Vec<f64>,
+}
+
+/// Per-thread buffers for one chunk.
+struct Scratch {
+    /// The chunk's points, transposed: `D × c`.
+    xt: Vec<f64>,
+    /// `x − μ_k`, transposed: `D × c`.
+    diff: Vec<f64>,
+    /// One row of `P_k (x − μ_k)`: `c`.
+    y: Vec<f64>,
+    /// `‖P_k (x − μ_k)‖²`: `c`.
+    quad: Vec<f64>,
+    /// `log p(x_n, k)`, then responsibilities: `K × c`.
+    table: Vec<f64>,
+    /// Per point maximum over k, then `log p(x_n)`: `c`.
+    max: Vec<f64>,
+    /// Per point `Σ_k exp(...)`, then its inverse: `c`.
+    sum: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(n_components: usize, n_dims: usize) -> Self {
+        Self {
+            xt: vec![0.0; n_dims * CHUNK_POINTS],
+            diff: vec![0.0; n_dims * CHUNK_POINTS],
+            y: vec![0.0; CHUNK_POINTS],
+            quad: vec![0.0; CHUNK_POINTS],
+            table: vec![0.0; n_components * CHUNK_POINTS],
+            max: vec![0.0; CHUNK_POINTS],
+            sum: vec![0.0; CHUNK_POINTS],
+        }
+    }
+
+    /// Transposes a chunk of row-major points into `xt` (`D × c`).
+    fn load(&mut self, chunk: &[f64], n_dims: usize) -> usize {
+        let n = chunk.len() / n_dims;
+        for (i, x) in chunk.chunks_exact(n_dims).enumerate() {
+            for (d, &value) in x.iter().enumerate() {
+                self.xt[d * n + i] = value;
+            }
+        }
+        n
+    }
 }
 
 impl<'a> Kernel<'a> {
@@ -49,45 +100,139 @@ impl<'a> Kernel<'a> {
         }
     }
 
-    /// Writes `log p(x, c = k)` for every `k` into `out`; `diff` is a
-    /// scratch buffer of `D` entries.
+    /// Fills `scratch.table` (`K × n`) with `log p(x_i, k)` for the `n`
+    /// points loaded in `scratch.xt`.
     ///
     /// ```text
     /// log p(x, k) = constant_k − ½ ‖P_k (x − μ_k)‖²
     /// ```
-    #[inline]
-    pub(crate) fn log_joint(&self, x: &[f64], diff: &mut [f64], out: &mut [f64]) {
+    fn log_joint_chunk(&self, scratch: &mut Scratch, n: usize) {
         let n_dims = self.n_dims;
-        for (k, out_k) in out.iter_mut().enumerate() {
+        let Scratch {
+            xt,
+            diff,
+            y,
+            quad,
+            table,
+            ..
+        } = scratch;
+        for k in 0..self.n_components {
             let mean = &self.means[k * n_dims..(k + 1) * n_dims];
-            let quad = match &self.precision.factors {
+            let quad = &mut quad[..n];
+            quad.fill(0.0);
+            match &self.precision.factors {
                 Factors::Diagonal { inv_sd } => {
                     let inv_sd = &inv_sd[k * n_dims..(k + 1) * n_dims];
-                    let mut quad = 0.0;
-                    for ((&xd, &md), &sd) in x.iter().zip(mean).zip(inv_sd) {
-                        let y = (xd - md) * sd;
-                        quad += y * y;
+                    for d in 0..n_dims {
+                        let (m, s) = (mean[d], inv_sd[d]);
+                        for (q, &x) in quad.iter_mut().zip(&xt[d * n..(d + 1) * n]) {
+                            let v = (x - m) * s;
+                            *q += v * v;
+                        }
                     }
-                    quad
                 }
                 Factors::Triangular { inv_factor } => {
                     let square = n_dims * n_dims;
                     let inverse = &inv_factor[k * square..(k + 1) * square];
-                    for ((dd, &xd), &md) in diff.iter_mut().zip(x).zip(mean) {
-                        *dd = xd - md;
-                    }
-                    let mut quad = 0.0;
+                    centre(xt, mean, n, diff);
+                    let y = &mut y[..n];
                     for i in 0..n_dims {
-                        let row = &inverse[i * n_dims..i * n_dims + i + 1];
-                        let y: f64 = row.iter().zip(diff.iter()).map(|(p, e)| p * e).sum();
-                        quad += y * y;
+                        y.fill(0.0);
+                        for j in 0..=i {
+                            let p = inverse[i * n_dims + j];
+                            for (v, &e) in y.iter_mut().zip(&diff[j * n..(j + 1) * n]) {
+                                *v += p * e;
+                            }
+                        }
+                        for (q, &v) in quad.iter_mut().zip(y.iter()) {
+                            *q += v * v;
+                        }
                     }
-                    quad
                 }
-            };
-            *out_k = self.constants[k] - 0.5 * quad;
+            }
+            let constant = self.constants[k];
+            for (out, &q) in table[k * n..(k + 1) * n].iter_mut().zip(quad.iter()) {
+                *out = constant - 0.5 * q;
+            }
         }
     }
+
+    /// Turns `scratch.table` into responsibilities by log-sum-exp and
+    /// leaves `log p(x_i)` in `scratch.max`.
+    ///
+    /// ```text
+    /// m_i = max_k L_ik,  s_i = Σ_k exp(L_ik − m_i),
+    /// log p(x_i) = m_i + log s_i,  r_ik = exp(L_ik − m_i) / s_i
+    /// ```
+    fn normalise_chunk(&self, scratch: &mut Scratch, n: usize) {
+        let Scratch {
+            table, max, sum, ..
+        } = scratch;
+        let (max, sum) = (&mut max[..n], &mut sum[..n]);
+        max.copy_from_slice(&table[..n]);
+        for k in 1..self.n_components {
+            for (m, &l) in max.iter_mut().zip(&table[k * n..(k + 1) * n]) {
+                *m = m.max(l);
+            }
+        }
+        sum.fill(0.0);
+        for k in 0..self.n_components {
+            let row = &mut table[k * n..(k + 1) * n];
+            for ((l, s), &m) in row.iter_mut().zip(sum.iter_mut()).zip(max.iter()) {
+                *l = fast::exp(*l - m);
+                *s += *l;
+            }
+        }
+        for (m, s) in max.iter_mut().zip(sum.iter_mut()) {
+            *m += fast::ln(*s);
+            *s = 1.0 / *s;
+        }
+        for k in 0..self.n_components {
+            for (l, &inv) in table[k * n..(k + 1) * n].iter_mut().zip(sum.iter()) {
+                *l *= inv;
+            }
+        }
+    }
+}
+
+/// Writes `x − μ` transposed (`D × n`) into `diff`.
+fn centre(xt: &[f64], mean: &[f64], n: usize, diff: &mut [f64]) {
+    for (d, &m) in mean.iter().enumerate() {
+        let source = &xt[d * n..(d + 1) * n];
+        for (e, &x) in diff[d * n..(d + 1) * n].iter_mut().zip(source) {
+            *e = x - m;
+        }
+    }
+}
+
+/// `Σ_i a_i b_i` with eight fixed partial sums (vectorisable, and the same
+/// order on every machine), then the partial sums added in order.
+#[inline]
+pub(crate) fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0; 8];
+    let (a_body, b_body) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (a_tail, b_tail) = (a_body.remainder(), b_body.remainder());
+    for (x, y) in a_body.zip(b_body) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// `Σ_i a_i` with eight fixed partial sums.
+#[inline]
+fn lane_sum(a: &[f64]) -> f64 {
+    let mut lanes = [0.0; 8];
+    let body = a.chunks_exact(8);
+    let tail: f64 = body.remainder().iter().sum();
+    for x in body {
+        for l in 0..8 {
+            lanes[l] += x[l];
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
 }
 
 /// Sums from the E-step: `Σ_n log p(x_n)`, `N_k = Σ_n r_nk` and
@@ -120,8 +265,9 @@ fn add_into(total: &mut [f64], part: &[f64]) {
     total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
 }
 
-/// The E-step: writes `r_nk = p(c_n = k | x_n)` into `resp` (`N × K`) by
-/// log-sum-exp and returns the [`Moments`].
+/// The E-step: writes `r_nk = p(c_n = k | x_n)` into `resp` (`N × K`
+/// entries in the chunked layout of the module docs) by log-sum-exp and
+/// returns the [`Moments`].
 ///
 /// ```text
 /// r_nk = exp( log p(x_n, k) − logsumexp_j log p(x_n, j) )
@@ -131,23 +277,25 @@ pub(crate) fn e_step(points: &[f64], kernel: &Kernel, resp: &mut [f64]) -> Momen
     let parts: Vec<Moments> = points
         .par_chunks(CHUNK_POINTS * n_dims)
         .zip(resp.par_chunks_mut(CHUNK_POINTS * n_components))
-        .map(|(chunk, resp_chunk)| {
-            let mut part = Moments::zeros(n_components, n_dims);
-            let mut diff = vec![0.0; n_dims];
-            let rows = resp_chunk.chunks_mut(n_components);
-            for (x, row) in chunk.chunks(n_dims).zip(rows) {
-                kernel.log_joint(x, &mut diff, row);
-                let log_px = logsumexp(row);
-                part.log_lik += log_px;
-                for (k, r) in row.iter_mut().enumerate() {
-                    *r = (*r - log_px).exp();
-                    part.counts[k] += *r;
-                    let sums = &mut part.sums[k * n_dims..(k + 1) * n_dims];
-                    sums.iter_mut().zip(x).for_each(|(s, &xd)| *s += *r * xd);
+        .map_init(
+            || Scratch::new(n_components, n_dims),
+            |scratch, (chunk, resp_chunk)| {
+                let n = scratch.load(chunk, n_dims);
+                kernel.log_joint_chunk(scratch, n);
+                kernel.normalise_chunk(scratch, n);
+                let mut part = Moments::zeros(n_components, n_dims);
+                part.log_lik = lane_sum(&scratch.max[..n]);
+                for k in 0..n_components {
+                    let r = &scratch.table[k * n..(k + 1) * n];
+                    part.counts[k] = lane_sum(r);
+                    for d in 0..n_dims {
+                        part.sums[k * n_dims + d] = lane_dot(r, &scratch.xt[d * n..(d + 1) * n]);
+                    }
                 }
-            }
-            part
-        })
+                resp_chunk.copy_from_slice(&scratch.table[..n_components * n]);
+                part
+            },
+        )
         .collect();
     parts
         .iter()
@@ -160,17 +308,16 @@ pub(crate) fn score(points: &[f64], kernel: &Kernel, log_px: &mut [f64]) -> f64 
     let parts: Vec<f64> = points
         .par_chunks(CHUNK_POINTS * n_dims)
         .zip(log_px.par_chunks_mut(CHUNK_POINTS))
-        .map(|(chunk, out)| {
-            let mut diff = vec![0.0; n_dims];
-            let mut row = vec![0.0; n_components];
-            let mut total = 0.0;
-            for (x, o) in chunk.chunks(n_dims).zip(out) {
-                kernel.log_joint(x, &mut diff, &mut row);
-                *o = logsumexp(&row);
-                total += *o;
-            }
-            total
-        })
+        .map_init(
+            || Scratch::new(n_components, n_dims),
+            |scratch, (chunk, out)| {
+                let n = scratch.load(chunk, n_dims);
+                kernel.log_joint_chunk(scratch, n);
+                kernel.normalise_chunk(scratch, n);
+                out.copy_from_slice(&scratch.max[..n]);
+                lane_sum(out)
+            },
+        )
         .collect();
     parts.iter().sum()
 }
@@ -195,45 +342,41 @@ pub(crate) fn scatter(
     let parts: Vec<Vec<f64>> = points
         .par_chunks(CHUNK_POINTS * n_dims)
         .zip(resp.par_chunks(CHUNK_POINTS * n_components))
-        .map(|(chunk, resp_chunk)| {
-            let mut part = vec![0.0; n_components * block];
-            let mut diff = vec![0.0; n_dims];
-            for (x, row) in chunk.chunks(n_dims).zip(resp_chunk.chunks(n_components)) {
-                for (k, &r) in row.iter().enumerate() {
-                    if r == 0.0 {
-                        continue;
-                    }
-                    let mean = &means[k * n_dims..(k + 1) * n_dims];
-                    for ((dd, &xd), &md) in diff.iter_mut().zip(x).zip(mean) {
-                        *dd = xd - md;
-                    }
+        .map_init(
+            || Scratch::new(n_components, n_dims),
+            |scratch, (chunk, resp_chunk)| {
+                let n = scratch.load(chunk, n_dims);
+                let mut part = vec![0.0; n_components * block];
+                let Scratch { xt, diff, y, .. } = scratch;
+                let weighted = &mut y[..n];
+                for k in 0..n_components {
+                    centre(xt, &means[k * n_dims..(k + 1) * n_dims], n, diff);
+                    let r = &resp_chunk[k * n..(k + 1) * n];
                     let out = &mut part[k * block..(k + 1) * block];
-                    if full {
-                        for i in 0..n_dims {
-                            let scaled = r * diff[i];
-                            let out_row = &mut out[i * n_dims..i * n_dims + i + 1];
-                            out_row
-                                .iter_mut()
-                                .zip(&diff)
-                                .for_each(|(o, &e)| *o += scaled * e);
+                    for i in 0..n_dims {
+                        let diff_i = &diff[i * n..(i + 1) * n];
+                        for ((w, &e), &r) in weighted.iter_mut().zip(diff_i).zip(r) {
+                            *w = r * e;
                         }
-                    } else {
-                        out.iter_mut()
-                            .zip(&diff)
-                            .for_each(|(o, &e)| *o += r * e * e);
+                        if full {
+                            for j in 0..=i {
+                                out[i * n_dims + j] = lane_dot(weighted, &diff[j * n..(j + 1) * n]);
+                            }
+                        } else {
+                            out[i] = lane_dot(weighted, diff_i);
+                        }
                     }
                 }
-            }
-            part
-        })
+                part
+            },
+        )
         .collect();
     let mut total = vec![0.0; n_components * block];
     for part in &parts {
         add_into(&mut total, part);
     }
     if full {
-        for k in 0..n_components {
-            let matrix = &mut total[k * block..(k + 1) * block];
+        for matrix in total.chunks_mut(block) {
             for i in 0..n_dims {
                 for j in 0..i {
                     matrix[j * n_dims + i] = matrix[i * n_dims + j];
@@ -242,4 +385,20 @@ pub(crate) fn scatter(
         }
     }
     total
+}
+
+/// Converts responsibilities from the chunked layout of the module docs to
+/// row-major `N × K`.
+pub(crate) fn resp_row_major(resp: &[f64], n_components: usize) -> Vec<f64> {
+    let mut out = vec![0.0; resp.len()];
+    let block = CHUNK_POINTS * n_components;
+    for (chunk, out_chunk) in resp.chunks(block).zip(out.chunks_mut(block)) {
+        let n = chunk.len() / n_components;
+        for k in 0..n_components {
+            for (i, &r) in chunk[k * n..(k + 1) * n].iter().enumerate() {
+                out_chunk[i * n_components + k] = r;
+            }
+        }
+    }
+    out
 }

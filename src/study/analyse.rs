@@ -1,0 +1,54 @@
+//! From the two raw tables of a folder to everything derived from them:
+//! `summary.csv`, `comparisons.csv`, `timing_summary.csv`, `figures/*.svg`
+//! and `report.md`. Used after a run, after a merge, and by `study report`.
+
+use std::path::Path;
+
+use super::StudyError;
+use super::figures::draw_all;
+use super::report::{ReportInputs, TimingSummaryRow, render};
+use super::store::{remove_dir_if_exists, write_atomic};
+use super::summary::summarise;
+use super::tables::{
+    Comparison, SummaryRow, comparisons, read_table, write_comparisons, write_summary,
+    write_timing_summary,
+};
+
+/// Rebuilds every derived file of `dir` from its `results.csv` and
+/// `timings.csv`.
+///
+/// # Errors
+///
+/// [`StudyError`] naming the file that could not be read or written.
+pub fn build_outputs(
+    dir: &Path,
+    name: &str,
+    epsilon: f64,
+    n_cells: usize,
+) -> Result<(), StudyError> {
+    let summaries = summarise(dir, epsilon)?;
+    write_summary(&dir.join("summary.csv"), &summaries)?;
+    write_comparisons(&dir.join("comparisons.csv"), &comparisons(&summaries))?;
+    write_timing_summary(&dir.join("timing_summary.csv"), &summaries)?;
+    let figures_dir = dir.join("figures");
+    remove_dir_if_exists(&figures_dir)?;
+    let figures = draw_all(&figures_dir, &summaries)?;
+    drop(summaries);
+    let summary: Vec<SummaryRow> =
+        read_table(&dir.join("summary.csv")).map_err(StudyError::Table)?;
+    let compared: Vec<Comparison> =
+        read_table(&dir.join("comparisons.csv")).map_err(StudyError::Table)?;
+    let timings: Vec<TimingSummaryRow> =
+        read_table(&dir.join("timing_summary.csv")).map_err(StudyError::Table)?;
+    let report = render(&ReportInputs {
+        name,
+        epsilon,
+        n_cells,
+        summary: &summary,
+        comparisons: &compared,
+        timings: &timings,
+        figures: &figures,
+    });
+    write_atomic(&dir.join("report.md"), report.as_bytes())?;
+    Ok(())
+}
