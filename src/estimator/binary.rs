@@ -19,21 +19,91 @@ fn sample_bit(phi: f64, u: f64) -> (f64, f64) {
     (z, indicator(z > 0.0))
 }
 
-/// One bit of the conditional sample: `(z̃, ∂z̃/∂φ)` (see
+/// One bit of the conditional sample before its logarithm: `(y, ∂z̃/∂φ)`
+/// with `z̃ = ±ln(1 + y)` (sign `+` for `b = 1`; see
 /// [`Bernoulli::conditional`]).
 #[inline(always)]
-fn conditional_bit(theta: f64, theta_bar: f64, b: f64, v: f64) -> (f64, f64) {
-    let one = b > 0.5;
+fn conditional_ratio(theta: f64, theta_bar: f64, b: f64, v: f64) -> (f64, f64) {
     // The side b lies on: denominator and numerator of the formulas.
-    let (den, num) = if one {
+    let (den, num) = if b > 0.5 {
         (theta_bar, theta)
     } else {
         (theta, theta_bar)
     };
-    let sign = if one { 1.0 } else { -1.0 };
     let scaled_den = den * (1.0 - v);
-    let z_tilde = sign * fast::ln_1p_nonneg(v / scaled_den);
-    (z_tilde, v * num / (scaled_den + v))
+    (v / scaled_den, v * num / (scaled_den + v))
+}
+
+/// `z̃ = ±ln(1 + y)` from [`conditional_ratio`]'s `y`.
+#[inline(always)]
+fn conditional_log(b: f64, ratio: f64) -> f64 {
+    let sign = if b > 0.5 { 1.0 } else { -1.0 };
+    sign * fast::ln_1p_nonneg(ratio)
+}
+
+/// The fused sample-and-relax loop, as a [`fast::Kernel`] so it is
+/// compiled for the widest SIMD the CPU has.
+struct SampleKernel<'a> {
+    phi: &'a [f64],
+    u: &'a [f64],
+    inv: f64,
+    z: &'a mut [f64],
+    b: &'a mut [f64],
+    s: &'a mut [f64],
+}
+
+impl fast::Kernel for SampleKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        // Two short loops rather than one long one: each keeps several
+        // iterations in flight, which the long fused body could not.
+        let outputs = self.z.iter_mut().zip(self.b.iter_mut());
+        for ((zj, bj), (&pj, &uj)) in outputs.zip(self.phi.iter().zip(self.u)) {
+            (*zj, *bj) = sample_bit(pj, uj);
+        }
+        for (sj, &zj) in self.s.iter_mut().zip(self.z.iter()) {
+            *sj = fast::sigmoid(zj * self.inv);
+        }
+    }
+}
+
+/// The fused conditional-sample-and-relax loop (see [`SampleKernel`]).
+struct ConditionalKernel<'a> {
+    theta: &'a [f64],
+    theta_bar: &'a [f64],
+    b: &'a [f64],
+    v: &'a [f64],
+    inv: f64,
+    z_tilde: &'a mut [f64],
+    diag: &'a mut [f64],
+    s_tilde: &'a mut [f64],
+}
+
+impl fast::Kernel for ConditionalKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let inputs = self
+            .theta
+            .iter()
+            .zip(self.theta_bar)
+            .zip(self.b)
+            .zip(self.v);
+        // Three short loops (see `SampleKernel`); z̃ holds y in between.
+        let outputs = self.z_tilde.iter_mut().zip(self.diag.iter_mut());
+        for ((zt, d), (((&t, &t_bar), &bj), &vj)) in outputs.zip(inputs) {
+            (*zt, *d) = conditional_ratio(t, t_bar, bj, vj);
+        }
+        for (zt, &bj) in self.z_tilde.iter_mut().zip(self.b) {
+            *zt = conditional_log(bj, *zt);
+        }
+        for (st, &zt) in self.s_tilde.iter_mut().zip(self.z_tilde.iter()) {
+            *st = fast::sigmoid(zt * self.inv);
+        }
+    }
 }
 
 /// 1.0 when `flag`, else 0.0 (compiles to a select).
@@ -102,7 +172,8 @@ impl VariableKind for Bernoulli {
         let inputs = theta.iter().zip(aux).zip(b).zip(v);
         let outputs = z_tilde.iter_mut().zip(diag.iter_mut());
         for ((zt, d), (((&t, &t_bar), &bj), &vj)) in outputs.zip(inputs) {
-            (*zt, *d) = conditional_bit(t, t_bar, bj, vj);
+            let (ratio, slope) = conditional_ratio(t, t_bar, bj, vj);
+            (*zt, *d) = (conditional_log(bj, ratio), slope);
         }
         coef.fill(0.0);
     }
@@ -119,11 +190,14 @@ impl VariableKind for Bernoulli {
         s: &mut [f64],
     ) {
         let inv = 1.0 / temperature;
-        let outputs = z.iter_mut().zip(b.iter_mut()).zip(s.iter_mut());
-        for (((zj, bj), sj), (&pj, &uj)) in outputs.zip(phi.iter().zip(u)) {
-            let (value, gate) = sample_bit(pj, uj);
-            (*zj, *bj, *sj) = (value, gate, fast::sigmoid(value * inv));
-        }
+        fast::vectorised(SampleKernel {
+            phi,
+            u,
+            inv,
+            z,
+            b,
+            s,
+        });
     }
 
     /// One fused pass of [`Bernoulli::conditional`] and
@@ -141,16 +215,16 @@ impl VariableKind for Bernoulli {
         coef: &mut [f64],
         s_tilde: &mut [f64],
     ) {
-        let inv = 1.0 / temperature;
-        let inputs = theta.iter().zip(aux).zip(b).zip(v);
-        let outputs = z_tilde
-            .iter_mut()
-            .zip(diag.iter_mut())
-            .zip(s_tilde.iter_mut());
-        for (((zt, d), st), (((&t, &t_bar), &bj), &vj)) in outputs.zip(inputs) {
-            let (value, slope) = conditional_bit(t, t_bar, bj, vj);
-            (*zt, *d, *st) = (value, slope, fast::sigmoid(value * inv));
-        }
+        fast::vectorised(ConditionalKernel {
+            theta,
+            theta_bar: aux,
+            b,
+            v,
+            inv: 1.0 / temperature,
+            z_tilde,
+            diag,
+            s_tilde,
+        });
         coef.fill(0.0);
     }
 
@@ -248,6 +322,75 @@ impl VariableKind for Bernoulli {
         let inputs = s.iter().zip(ds).zip(grad_s.iter().zip(dgrad_s)).zip(grad_z);
         for (out, (((&sj, &dsj), (&gs, &dgs)), &gz)) in dgrad_z.iter_mut().zip(inputs) {
             *out = (dgs * sj * (1.0 - sj) + gs * (1.0 - 2.0 * sj) * dsj) * inv - gz * inv;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{open_uniform, stream_from_seed};
+
+    /// The fused, SIMD-dispatched passes give exactly the values of the
+    /// per-bit formulas evaluated one at a time, and of the unfused
+    /// `reparameterise`/`conditional` followed by `relax`.
+    #[test]
+    fn fused_passes_match_the_per_bit_formulas_bit_for_bit() {
+        let mut rng = stream_from_seed(31);
+        let n = 103; // not a multiple of the SIMD width
+        let draw = |rng: &mut crate::rng::Stream| -> Vec<f64> {
+            (0..n).map(|_| open_uniform(rng)).collect()
+        };
+        let phi: Vec<f64> = draw(&mut rng).iter().map(|u| 20.0 * (u - 0.5)).collect();
+        let (u, v) = (draw(&mut rng), draw(&mut rng));
+        let (mut theta, mut aux) = (vec![0.0; n], vec![0.0; n]);
+        Bernoulli.probabilities(&phi, &mut theta, &mut aux);
+        for temperature in [0.01, 0.5, 3.0] {
+            let inv = 1.0 / temperature;
+            let (mut z, mut b, mut s) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            Bernoulli.reparameterise_relaxed(&phi, &u, temperature, &mut z, &mut b, &mut s);
+            let (mut z2, mut b2, mut s2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            Bernoulli.reparameterise(&phi, &u, &mut z2, &mut b2);
+            Bernoulli.relax(&z2, temperature, &mut s2);
+            let mut zt = vec![0.0; n];
+            let (mut d, mut c, mut st) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            Bernoulli.conditional_relaxed(
+                &phi,
+                &theta,
+                &aux,
+                &b,
+                &v,
+                temperature,
+                &mut zt,
+                &mut d,
+                &mut c,
+                &mut st,
+            );
+            let mut zt2 = vec![0.0; n];
+            let (mut d2, mut c2, mut st2) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            Bernoulli.conditional(&phi, &theta, &aux, &b, &v, &mut zt2, &mut d2, &mut c2);
+            Bernoulli.relax(&zt2, temperature, &mut st2);
+            for j in 0..n {
+                let (z_one, b_one) = sample_bit(phi[j], u[j]);
+                let (ratio, slope) = conditional_ratio(theta[j], aux[j], b_one, v[j]);
+                let zt_one = conditional_log(b_one, ratio);
+                let expected = [
+                    z_one,
+                    b_one,
+                    fast::sigmoid(z_one * inv),
+                    zt_one,
+                    slope,
+                    fast::sigmoid(zt_one * inv),
+                ];
+                for got in [
+                    [z[j], b[j], s[j], zt[j], d[j], st[j]],
+                    [z2[j], b2[j], s2[j], zt2[j], d2[j], st2[j]],
+                ] {
+                    for (g, e) in got.iter().zip(&expected) {
+                        assert_eq!(g.to_bits(), e.to_bits(), "bit {j}, λ = {temperature}");
+                    }
+                }
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ mod baseline;
 mod elbo;
 pub mod em;
 mod model;
-mod svi;
+pub mod svi;
 mod validate;
 
 pub use baseline::{EmFit, EmSettings, fit_em};
@@ -26,7 +26,10 @@ pub use em::{
     GaussianMixture, Init, fit_gmm,
 };
 pub use model::{Mixture, floored_components, initial_mixture};
-pub use svi::{SviLog, SviOutcome, SviProblem, SviSettings, fit_svi};
+pub use svi::{
+    Convergence, SviCovariance, SviLog, SviOutcome, SviProblem, SviSettings, Variational, fit_svi,
+    steps_to_reach,
+};
 
 /// Why a mixture could not be fitted or evaluated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -149,6 +152,9 @@ pub enum GmmError {
         /// `D + 1`.
         needed: usize,
     },
+    /// The estimator does not apply or has a bad setting.
+    #[error(transparent)]
+    Estimator(#[from] crate::estimator::EstimatorError),
     /// A component collapsed onto a point, with no regularisation.
     #[error(
         "component {component} collapsed: variance {variance:e} in dimension {dim}; set \

@@ -20,6 +20,40 @@
 //! sigmoid(x) = 1 / (1 + exp(−x))
 //! ```
 
+/// A loop to run through [`vectorised`]; `run` must be
+/// `#[inline(always)]` so that its body is compiled inside the
+/// wider-SIMD context.
+pub trait Kernel {
+    /// What the loop returns.
+    type Output;
+
+    /// Runs the loop.
+    fn run(self) -> Self::Output;
+}
+
+/// Adapts a [`Kernel`] to `pulp`'s dispatch.
+struct Dispatched<K>(K);
+
+impl<K: Kernel> pulp::WithSimd for Dispatched<K> {
+    type Output = K::Output;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> K::Output {
+        self.0.run()
+    }
+}
+
+/// Runs `kernel` compiled for the widest SIMD instruction set the CPU
+/// offers (detected at run time by `pulp`, e.g. AVX2 on x86-64), falling
+/// back to the baseline target. Loops over slices that call the functions
+/// of this module vectorise with the wider registers. Results are the same
+/// bit for bit on every path: Rust never fuses `a * b + c` into an FMA on
+/// its own, and these functions use no reductions.
+#[inline(always)]
+pub fn vectorised<K: Kernel>(kernel: K) -> K::Output {
+    pulp::Arch::new().dispatch(Dispatched(kernel))
+}
+
 /// `ln 2` rounded to 21 significant bits, so that `k · LN2_HI` is exact for
 /// every `|k| < 2^11`.
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_0000_0000);

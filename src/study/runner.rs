@@ -85,6 +85,7 @@ pub fn run_cell(study: &Study, cell: &Cell) -> Result<CellRows, CellError> {
                 log_every: study.log_every,
                 variance_floor: study.variance_floor,
                 variance_draws: study.svi.variance_draws,
+                ..SviSettings::default()
             };
             run_svi(study, cell, &init, &settings).map_err(|err| fail(&err))
         }
