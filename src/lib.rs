@@ -14,7 +14,8 @@
 //!
 //! Shared helpers: [`math`] (numerically safe sigmoid, log-sum-exp, softmax),
 //! [`rng`] (reproducible random streams), [`optim`] (Adam), [`data`] (CSV
-//! data sets).
+//! data sets), [`toyopt`] (toy optimisation runs), [`synthetic`] (the
+//! original experiment's data).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -26,4 +27,6 @@ pub mod optim;
 pub mod problem;
 pub mod rng;
 pub mod study;
+pub mod synthetic;
+pub mod toyopt;
 pub mod variance;

@@ -12,11 +12,9 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use rebar_optimizer::study::analyse::build_outputs;
+use rebar_optimizer::study::analyse::build_for_kind;
 use rebar_optimizer::study::manifest::Manifest;
-use rebar_optimizer::study::{
-    Progress, RunOptions, Shard, StudyError, cell_key, expand, load_study, merge, run,
-};
+use rebar_optimizer::study::{Progress, RunOptions, Shard, StudyError, load_plan, merge, run};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -214,7 +212,7 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             "--threads 0 is not allowed: use at least 1".to_string(),
         ));
     }
-    let study = load_study(&args.file).map_err(StudyError::from)?;
+    let plan = load_plan(&args.file)?;
     let out = args
         .out
         .clone()
@@ -233,8 +231,8 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             .num_threads(threads)
             .build()
             .map_err(|err| usage(format!("cannot start {threads} threads: {err}")))?
-            .install(|| run(&study, &options)),
-        None => run(&study, &options),
+            .install(|| run(plan.as_ref(), &options)),
+        None => run(plan.as_ref(), &options),
     }?;
     reporter.finish();
     if !args.quiet {
@@ -344,12 +342,8 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
             manifest.shard
         )));
     }
-    build_outputs(
-        dir,
-        &manifest.study_name,
-        manifest.epsilon,
-        manifest.n_cells,
-    )?;
+    let (name, epsilon) = (&manifest.study_name, manifest.epsilon);
+    build_for_kind(&manifest.kind, dir, name, epsilon, manifest.n_cells)?;
     println!(
         "study: rebuilt the summary, figures and report of {}",
         dir.display()
@@ -358,47 +352,25 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
 }
 
 fn list_command(file: &Path) -> Result<(), Failure> {
-    let study = load_study(file).map_err(StudyError::from)?;
-    let cells = expand(&study);
-    let n_em = cells
-        .iter()
-        .filter(|c| c.method == rebar_optimizer::study::Method::Em)
-        .count();
-    let n_svi = cells.len() - n_em;
-    println!(
-        "{}: {} cells ({n_em} EM, {n_svi} SVI)",
-        file.display(),
-        cells.len()
-    );
-    let shown = 8.min(cells.len());
+    let plan = load_plan(file)?;
+    let n_cells = plan.n_cells();
+    println!("{}: {} study, {n_cells} cells", file.display(), plan.kind());
+    let shown = 8.min(n_cells);
     println!("first {shown} cells in grid order:");
-    for cell in &cells[..shown] {
-        println!(
-            "  {:>6}  {}  seed={}",
-            cell.index,
-            cell_key(&study, cell),
-            cell.seed
-        );
+    for index in 0..shown {
+        println!("  {index:>6}  {}", plan.cell_label(index));
     }
-    let mut point_steps = 0.0_f64;
-    for cell in cells
-        .iter()
-        .filter(|c| c.method != rebar_optimizer::study::Method::Em)
-    {
-        let n_points = study.datasets[cell.dataset].data.points.nrows() as f64;
-        point_steps += study.n_steps as f64 * n_points * study.n_samples as f64;
-    }
-    println!(
-        "work: {} SVI steps in all, {point_steps:.3e} per-point gradient estimates; \
-         EM: at most {} iterations per run",
-        n_svi * study.n_steps,
-        study.em.max_iter
-    );
+    println!("work: {}", plan.work_summary());
     Ok(())
 }
 
 fn validate_command(file: &Path) -> Result<(), Failure> {
-    let study = load_study(file).map_err(StudyError::from)?;
-    println!("{}: valid ({} cells)", file.display(), expand(&study).len());
+    let plan = load_plan(file)?;
+    println!(
+        "{}: valid {} study ({} cells)",
+        file.display(),
+        plan.kind(),
+        plan.n_cells()
+    );
     Ok(())
 }
