@@ -269,7 +269,7 @@ impl Estimator {
                 };
                 // Only binary estimators reach here (checked in `try_new`);
                 // the antithetic estimators take `Bernoulli` by type.
-                arm::estimate(&Bernoulli, which, ws, phi, m, f, rng, grad_phi)
+                arm::estimate(&Bernoulli, which, ws, m, f, rng, grad_phi)
             }
             EstimatorKind::Gumbel { temperature } => {
                 let which = Relaxed::Gumbel;
