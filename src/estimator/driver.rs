@@ -220,6 +220,8 @@ impl Estimator {
                 reinforce::estimate(variable, ws, m, baseline, f, rng, grad_phi).0
             }
             EstimatorKind::ReinforceEma { decay } => {
+                // Known limitation: one moving average per estimator, so a caller that
+                // reuses it across different blocks (mixture points) averages their f.
                 let baseline = Baseline::Constant(self.ema_baseline.unwrap_or(0.0));
                 let (n, mean) = reinforce::estimate(variable, ws, m, baseline, f, rng, grad_phi);
                 self.ema_baseline = Some(match self.ema_baseline {
