@@ -17,6 +17,7 @@ use rebar_optimizer::study::manifest::Manifest;
 use rebar_optimizer::study::{
     Progress, RunOptions, Shard, StudyError, cell_key, expand, load_study, merge, run,
 };
+use rebar_optimizer::study::{suite, suite_report, suite_run, toy_analysis};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -214,7 +215,11 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             "--threads 0 is not allowed: use at least 1".to_string(),
         ));
     }
-    let study = load_study(&args.file).map_err(StudyError::from)?;
+    let extra = suite_run::extra_kind(&args.file);
+    let study = match extra {
+        Some(_) => None,
+        None => Some(load_study(&args.file).map_err(StudyError::from)?),
+    };
     let out = args
         .out
         .clone()
@@ -228,13 +233,17 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         git_commit: git_commit(),
         progress: &progress,
     };
+    let execute = || match &study {
+        Some(study) => run(study, &options),
+        None => suite_run::run_extra(&args.file, &options),
+    };
     let outcome = match args.threads {
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map_err(|err| usage(format!("cannot start {threads} threads: {err}")))?
-            .install(|| run(&study, &options)),
-        None => run(&study, &options),
+            .install(execute),
+        None => execute(),
     }?;
     reporter.finish();
     if !args.quiet {
@@ -336,6 +345,11 @@ fn merge_command(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
 }
 
 fn report_command(dir: &Path) -> Result<(), Failure> {
+    if suite::read_record(dir).is_some() {
+        suite_report::build_suite_report(dir)?;
+        println!("study: rebuilt the suite report of {}", dir.display());
+        return Ok(());
+    }
     let manifest = Manifest::read(dir).map_err(usage)?;
     if manifest.shard != "1/1" && manifest.shard != "merged" {
         return Err(usage(format!(
@@ -344,12 +358,16 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
             manifest.shard
         )));
     }
-    build_outputs(
-        dir,
-        &manifest.study_name,
-        manifest.epsilon,
-        manifest.n_cells,
-    )?;
+    if manifest.kind == "toy" {
+        toy_analysis::build_outputs(dir, &manifest.study_name, manifest.n_cells)?;
+    } else {
+        build_outputs(
+            dir,
+            &manifest.study_name,
+            manifest.epsilon,
+            manifest.n_cells,
+        )?;
+    }
     println!(
         "study: rebuilt the summary, figures and report of {}",
         dir.display()
@@ -358,6 +376,11 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
 }
 
 fn list_command(file: &Path) -> Result<(), Failure> {
+    if suite_run::extra_kind(file).is_some() {
+        let n_cells = suite_run::validate_extra(file)?;
+        println!("{}: {n_cells} cells", file.display());
+        return Ok(());
+    }
     let study = load_study(file).map_err(StudyError::from)?;
     let cells = expand(&study);
     let n_em = cells
@@ -398,6 +421,11 @@ fn list_command(file: &Path) -> Result<(), Failure> {
 }
 
 fn validate_command(file: &Path) -> Result<(), Failure> {
+    if suite_run::extra_kind(file).is_some() {
+        let n_cells = suite_run::validate_extra(file)?;
+        println!("{}: valid ({n_cells} cells)", file.display());
+        return Ok(());
+    }
     let study = load_study(file).map_err(StudyError::from)?;
     println!("{}: valid ({} cells)", file.display(), expand(&study).len());
     Ok(())
