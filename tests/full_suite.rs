@@ -90,13 +90,39 @@ fn read(path: &Path) -> Vec<u8> {
 fn reduced_suite_is_byte_identical_across_runs_and_threads() {
     let dir = fresh_dir("threads");
     write_reduced_suite(&dir);
-    study(&dir, &["run", "suite.toml", "--out", "one", "--quiet", "--threads", "1"]);
-    study(&dir, &["run", "suite.toml", "--out", "two", "--quiet", "--threads", "2"]);
+    study(
+        &dir,
+        &[
+            "run",
+            "suite.toml",
+            "--out",
+            "one",
+            "--quiet",
+            "--threads",
+            "1",
+        ],
+    );
+    study(
+        &dir,
+        &[
+            "run",
+            "suite.toml",
+            "--out",
+            "two",
+            "--quiet",
+            "--threads",
+            "2",
+        ],
+    );
     for part in ["toy", "original"] {
         for table in ["results.csv", "summary.csv"] {
             let first = read(&dir.join("one").join(part).join(table));
             assert!(first.len() > 100, "{part}/{table} is nearly empty");
-            assert_eq!(first, read(&dir.join("two").join(part).join(table)), "{part}/{table}");
+            assert_eq!(
+                first,
+                read(&dir.join("two").join(part).join(table)),
+                "{part}/{table}"
+            );
         }
     }
     let report = read(&dir.join("one/report.md"));
@@ -127,14 +153,26 @@ fn copy_tables(from: &Path, to: &Path) {
         }
         let target = to.join(entry.file_name());
         fs::create_dir_all(target.join("figures")).expect("create part copy");
-        for name in ["manifest.json", "summary.csv", "comparisons.csv", "timings.csv"] {
+        for name in [
+            "manifest.json",
+            "summary.csv",
+            "comparisons.csv",
+            "timings.csv",
+        ] {
             if part.join(name).exists() {
                 fs::copy(part.join(name), target.join(name)).expect("copy table");
             }
         }
-        for figure in fs::read_dir(part.join("figures")).into_iter().flatten().flatten() {
-            fs::copy(figure.path(), target.join("figures").join(figure.file_name()))
-                .expect("copy figure");
+        for figure in fs::read_dir(part.join("figures"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            fs::copy(
+                figure.path(),
+                target.join("figures").join(figure.file_name()),
+            )
+            .expect("copy figure");
         }
     }
 }
@@ -142,7 +180,10 @@ fn copy_tables(from: &Path, to: &Path) {
 #[test]
 fn committed_full_report_regenerates_from_its_tables() {
     let committed = Path::new(ROOT).join("reports/full");
-    assert!(committed.join("suite.json").exists(), "reports/full is committed");
+    assert!(
+        committed.join("suite.json").exists(),
+        "reports/full is committed"
+    );
     let dir = fresh_dir("committed");
     copy_tables(&committed, &dir);
     study(&dir, &["report", "."]);

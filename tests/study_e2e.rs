@@ -77,7 +77,11 @@ fn list_and_help_describe_the_grid_and_the_commands() {
     let output = run_in(&dir, &["list", "tiny.toml"], &[]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("9 cells (3 EM, 6 SVI)"), "{stdout}");
+    assert!(stdout.contains("svi study, 9 cells"), "{stdout}");
+    assert!(
+        stdout.contains("3 EM runs") && stdout.contains("6 SVI runs"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("svi/data=eruptions/k=2/est=rebar/lambda=0.5"),
         "{stdout}"

@@ -12,12 +12,10 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use rebar_optimizer::study::analyse::build_outputs;
+use rebar_optimizer::study::analyse::build_for_kind;
 use rebar_optimizer::study::manifest::Manifest;
-use rebar_optimizer::study::{
-    Progress, RunOptions, Shard, StudyError, cell_key, expand, load_study, merge, run,
-};
-use rebar_optimizer::study::{suite, suite_report, suite_run, toy_analysis};
+use rebar_optimizer::study::{Progress, RunOptions, Shard, StudyError, load_plan, merge, run};
+use rebar_optimizer::study::{suite, suite_report, suite_run};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -215,10 +213,10 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             "--threads 0 is not allowed: use at least 1".to_string(),
         ));
     }
-    let extra = suite_run::extra_kind(&args.file);
-    let study = match extra {
-        Some(_) => None,
-        None => Some(load_study(&args.file).map_err(StudyError::from)?),
+    // A suite runs its parts through `run` one after another.
+    let plan = match suite_run::is_suite(&args.file) {
+        true => None,
+        false => Some(load_plan(&args.file)?),
     };
     let out = args
         .out
@@ -233,17 +231,13 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         git_commit: git_commit(),
         progress: &progress,
     };
-    let execute = || match &study {
-        Some(study) => run(study, &options),
-        None => suite_run::run_extra(&args.file, &options),
-    };
     let outcome = match args.threads {
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map_err(|err| usage(format!("cannot start {threads} threads: {err}")))?
-            .install(execute),
-        None => execute(),
+            .install(|| execute(plan.as_deref(), &args.file, &options)),
+        None => execute(plan.as_deref(), &args.file, &options),
     }?;
     reporter.finish();
     if !args.quiet {
@@ -256,6 +250,18 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// Runs a study of any kind, or a suite when `plan` is `None`.
+fn execute(
+    plan: Option<&dyn rebar_optimizer::study::plan::Plan>,
+    file: &Path,
+    options: &RunOptions<'_>,
+) -> Result<rebar_optimizer::study::RunOutcome, StudyError> {
+    match plan {
+        Some(plan) => run(plan, options),
+        None => suite_run::run_suite_file(file, options),
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, plain lines otherwise, nothing
@@ -350,6 +356,11 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
         println!("study: rebuilt the suite report of {}", dir.display());
         return Ok(());
     }
+    if suite::read_record(dir).is_some() {
+        suite_report::build_suite_report(dir)?;
+        println!("study: rebuilt the suite report of {}", dir.display());
+        return Ok(());
+    }
     let manifest = Manifest::read(dir).map_err(usage)?;
     if manifest.shard != "1/1" && manifest.shard != "merged" {
         return Err(usage(format!(
@@ -358,16 +369,8 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
             manifest.shard
         )));
     }
-    if manifest.kind == "toy" {
-        toy_analysis::build_outputs(dir, &manifest.study_name, manifest.n_cells)?;
-    } else {
-        build_outputs(
-            dir,
-            &manifest.study_name,
-            manifest.epsilon,
-            manifest.n_cells,
-        )?;
-    }
+    let (name, epsilon) = (&manifest.study_name, manifest.epsilon);
+    build_for_kind(&manifest.kind, dir, name, epsilon, manifest.n_cells)?;
     println!(
         "study: rebuilt the summary, figures and report of {}",
         dir.display()
@@ -376,57 +379,38 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
 }
 
 fn list_command(file: &Path) -> Result<(), Failure> {
-    if suite_run::extra_kind(file).is_some() {
-        let n_cells = suite_run::validate_extra(file)?;
-        println!("{}: {n_cells} cells", file.display());
+    if suite_run::is_suite(file) {
+        let n_cells = suite_run::validate_suite_file(file)?;
+        println!("{}: suite, {n_cells} cells in its parts", file.display());
         return Ok(());
     }
-    let study = load_study(file).map_err(StudyError::from)?;
-    let cells = expand(&study);
-    let n_em = cells
-        .iter()
-        .filter(|c| c.method == rebar_optimizer::study::Method::Em)
-        .count();
-    let n_svi = cells.len() - n_em;
-    println!(
-        "{}: {} cells ({n_em} EM, {n_svi} SVI)",
-        file.display(),
-        cells.len()
-    );
-    let shown = 8.min(cells.len());
+    let plan = load_plan(file)?;
+    let n_cells = plan.n_cells();
+    println!("{}: {} study, {n_cells} cells", file.display(), plan.kind());
+    let shown = 8.min(n_cells);
     println!("first {shown} cells in grid order:");
-    for cell in &cells[..shown] {
-        println!(
-            "  {:>6}  {}  seed={}",
-            cell.index,
-            cell_key(&study, cell),
-            cell.seed
-        );
+    for index in 0..shown {
+        println!("  {index:>6}  {}", plan.cell_label(index));
     }
-    let mut point_steps = 0.0_f64;
-    for cell in cells
-        .iter()
-        .filter(|c| c.method != rebar_optimizer::study::Method::Em)
-    {
-        let n_points = study.datasets[cell.dataset].data.points.nrows() as f64;
-        point_steps += study.n_steps as f64 * n_points * study.n_samples as f64;
-    }
-    println!(
-        "work: {} SVI steps in all, {point_steps:.3e} per-point gradient estimates; \
-         EM: at most {} iterations per run",
-        n_svi * study.n_steps,
-        study.em.max_iter
-    );
+    println!("work: {}", plan.work_summary());
     Ok(())
 }
 
 fn validate_command(file: &Path) -> Result<(), Failure> {
-    if suite_run::extra_kind(file).is_some() {
-        let n_cells = suite_run::validate_extra(file)?;
-        println!("{}: valid ({n_cells} cells)", file.display());
+    if suite_run::is_suite(file) {
+        let n_cells = suite_run::validate_suite_file(file)?;
+        println!(
+            "{}: valid suite ({n_cells} cells in its parts)",
+            file.display()
+        );
         return Ok(());
     }
-    let study = load_study(file).map_err(StudyError::from)?;
-    println!("{}: valid ({} cells)", file.display(), expand(&study).len());
+    let plan = load_plan(file)?;
+    println!(
+        "{}: valid {} study ({} cells)",
+        file.display(),
+        plan.kind(),
+        plan.n_cells()
+    );
     Ok(())
 }

@@ -14,8 +14,28 @@ use super::tables::{
     write_timing_summary,
 };
 
-/// Rebuilds every derived file of `dir` from its `results.csv` and
-/// `timings.csv`.
+/// Rebuilds every derived file of `dir`, a folder of a study of `kind`
+/// (`svi` or `variance`), from its `results.csv` and `timings.csv`.
+///
+/// # Errors
+///
+/// [`StudyError`] naming the file that could not be read or written.
+pub fn build_for_kind(
+    kind: &str,
+    dir: &Path,
+    name: &str,
+    epsilon: f64,
+    n_cells: usize,
+) -> Result<(), StudyError> {
+    match kind {
+        "variance" => super::variance::build_outputs(dir, name, n_cells),
+        "toy" => super::toy_analysis::build_outputs(dir, name, n_cells),
+        _ => build_outputs(dir, name, epsilon, n_cells),
+    }
+}
+
+/// Rebuilds every derived file of an SVI study's folder `dir` from its
+/// `results.csv` and `timings.csv`.
 ///
 /// # Errors
 ///

@@ -15,12 +15,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rayon::prelude::*;
 
 use super::StudyError;
-use super::analyse::build_outputs;
-use super::config::Study;
+use super::analyse::build_for_kind;
 use super::format::utc_timestamp;
-use super::grid::{Cell, Shard, expand};
+use super::grid::Shard;
 use super::manifest::{Manifest, WallSummary};
-use super::runner::{RESULTS_HEADER, TIMINGS_HEADER, run_cell};
+use super::plan::Plan;
 use super::store::{
     StagingState, StoreError, clean_tmp_parts, create_staging, finish, io_context, is_complete,
     is_replaceable, part_path, read_state, remove_dir_if_exists, staging_path, write_atomic,
@@ -76,24 +75,14 @@ pub struct RunOutcome {
     pub wall_seconds: f64,
 }
 
-/// The study's name: the stem of its file.
-pub fn study_name(study: &Study) -> String {
-    study
-        .source
-        .path
-        .file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "study".to_string())
-}
-
-/// Runs (or resumes) `study` into `options.out`.
+/// Runs (or resumes) the study `plan` into `options.out`.
 ///
 /// # Errors
 ///
 /// [`StudyError`]: the output folder is not a study output, an interrupted
 /// run in the staging folder came from another study file or shard, a cell
 /// failed, or a file could not be written.
-pub fn run(study: &Study, options: &RunOptions<'_>) -> Result<RunOutcome, StudyError> {
+pub fn run(plan: &dyn Plan, options: &RunOptions<'_>) -> Result<RunOutcome, StudyError> {
     let started = Instant::now();
     let start_time = now_utc();
     if !is_replaceable(&options.out) {
@@ -101,9 +90,9 @@ pub fn run(study: &Study, options: &RunOptions<'_>) -> Result<RunOutcome, StudyE
     }
     let staging = staging_path(&options.out);
     let state = StagingState {
-        study_hash: study.source.hash.clone(),
+        study_hash: plan.source().hash.clone(),
         shard: options.shard.label(),
-        n_cells: expand(study).len(),
+        n_cells: plan.n_cells(),
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let created = prepare_staging(&staging, &state, options.fresh)?;
@@ -116,7 +105,7 @@ pub fn run(study: &Study, options: &RunOptions<'_>) -> Result<RunOutcome, StudyE
             wall_seconds: started.elapsed().as_secs_f64(),
         });
     }
-    let result = run_and_write(study, options, &staging, &state, started, start_time);
+    let result = run_and_write(plan, options, &staging, &state, started, start_time);
     let (cells, n_resumed) = match result {
         Ok(counts) => counts,
         Err(err) => {
@@ -138,25 +127,31 @@ pub fn run(study: &Study, options: &RunOptions<'_>) -> Result<RunOutcome, StudyE
 /// Runs the cells, derives the outputs and writes the manifest into the
 /// staging folder; returns the shard's cell count and the resumed count.
 fn run_and_write(
-    study: &Study,
+    plan: &dyn Plan,
     options: &RunOptions<'_>,
     staging: &Path,
     state: &StagingState,
     started: Instant,
     start_time: String,
 ) -> Result<(usize, usize), StudyError> {
-    let (cells, n_resumed, cell_seconds) = run_in(study, options, staging, state)?;
+    let (cells, n_resumed, cell_seconds) = run_in(plan, options, staging)?;
     (options.progress)(Progress::Finishing);
     let whole = options.shard.count == 1;
     if whole {
-        build_outputs(staging, &study_name(study), study.epsilon, state.n_cells)?;
+        build_for_kind(
+            plan.kind(),
+            staging,
+            &plan.name(),
+            plan.epsilon(),
+            state.n_cells,
+        )?;
     }
     let manifest = Manifest {
-        kind: "svi".to_string(),
-        study_file: study.source.path.display().to_string(),
-        study_name: study_name(study),
-        study_hash: study.source.hash.clone(),
-        study_text: study.source.text.clone(),
+        kind: plan.kind().to_string(),
+        study_file: plan.source().path.display().to_string(),
+        study_name: plan.name(),
+        study_hash: plan.source().hash.clone(),
+        study_text: plan.source().text.clone(),
         crate_version: state.crate_version.clone(),
         git_commit: options.git_commit.clone(),
         threads: rayon::current_num_threads(),
@@ -164,7 +159,7 @@ fn run_and_write(
         n_cells: state.n_cells,
         n_cells_here: cells,
         n_cells_resumed: n_resumed,
-        epsilon: study.epsilon,
+        epsilon: plan.epsilon(),
         start_time,
         end_time: now_utc(),
         wall_seconds: started.elapsed().as_secs_f64(),
@@ -222,18 +217,17 @@ fn prepare_staging(staging: &Path, state: &StagingState, fresh: bool) -> Result<
 /// Runs the shard's missing cells and assembles the tables; returns the
 /// shard's cell count, the resumed count and every cell's wall time.
 fn run_in(
-    study: &Study,
+    plan: &dyn Plan,
     options: &RunOptions<'_>,
     staging: &Path,
-    _state: &StagingState,
 ) -> Result<(usize, usize, Vec<f64>), StudyError> {
-    let cells: Vec<Cell> = expand(study)
-        .into_iter()
-        .filter(|cell| options.shard.owns(study, cell))
+    let cells: Vec<usize> = (0..plan.n_cells())
+        .filter(|&index| options.shard.owns_label(&plan.cell_label(index)))
         .collect();
-    let pending: Vec<&Cell> = cells
+    let pending: Vec<usize> = cells
         .iter()
-        .filter(|cell| !part_path(staging, cell.index, "results").exists())
+        .copied()
+        .filter(|&index| !part_path(staging, index, "results").exists())
         .collect();
     let total = cells.len();
     let n_resumed = total - pending.len();
@@ -244,32 +238,36 @@ fn run_in(
     let done = AtomicUsize::new(n_resumed);
     pending
         .par_iter()
-        .try_for_each(|cell| -> Result<(), StudyError> {
-            let rows = run_cell(study, cell)?;
+        .try_for_each(|&index| -> Result<(), StudyError> {
+            let rows = plan.run_cell(index)?;
             write_atomic(
-                &part_path(staging, cell.index, "timings"),
+                &part_path(staging, index, "timings"),
                 rows.timings.as_bytes(),
             )?;
             write_atomic(
-                &part_path(staging, cell.index, "results"),
+                &part_path(staging, index, "results"),
                 rows.results.as_bytes(),
             )?;
             let done = done.fetch_add(1, Ordering::Relaxed) + 1;
             (options.progress)(Progress::CellDone { done, total });
             Ok(())
         })?;
-    let seconds = assemble(staging, &cells)?;
+    let seconds = assemble(staging, &cells, plan.headers())?;
     Ok((total, n_resumed, seconds))
 }
 
 /// Concatenates the part files in grid order into `results.csv` and
 /// `timings.csv`; returns each cell's wall time (its last timing).
-fn assemble(staging: &Path, cells: &[Cell]) -> Result<Vec<f64>, StoreError> {
-    concatenate(staging, cells, "results", RESULTS_HEADER)?;
-    concatenate(staging, cells, "timings", TIMINGS_HEADER)?;
+fn assemble(
+    staging: &Path,
+    cells: &[usize],
+    (results_header, timings_header): (&str, &str),
+) -> Result<Vec<f64>, StoreError> {
+    concatenate(staging, cells, "results", results_header)?;
+    concatenate(staging, cells, "timings", timings_header)?;
     let mut seconds = Vec::with_capacity(cells.len());
-    for cell in cells {
-        let path = part_path(staging, cell.index, "timings");
+    for &index in cells {
+        let path = part_path(staging, index, "timings");
         let text = io_context(fs::read_to_string(&path), "cannot read", &path)?;
         let last = text.lines().last().and_then(|line| line.rsplit(',').next());
         seconds.push(last.and_then(|s| s.parse().ok()).unwrap_or(f64::NAN));
@@ -277,12 +275,17 @@ fn assemble(staging: &Path, cells: &[Cell]) -> Result<Vec<f64>, StoreError> {
     Ok(seconds)
 }
 
-fn concatenate(staging: &Path, cells: &[Cell], kind: &str, header: &str) -> Result<(), StoreError> {
+fn concatenate(
+    staging: &Path,
+    cells: &[usize],
+    kind: &str,
+    header: &str,
+) -> Result<(), StoreError> {
     let target = staging.join(format!("{kind}.csv"));
     write_streamed(&target, |out| {
         io_context(writeln!(out, "{header}"), "cannot write", &target)?;
-        for cell in cells {
-            let path = part_path(staging, cell.index, kind);
+        for &index in cells {
+            let path = part_path(staging, index, kind);
             let bytes = io_context(fs::read(&path), "cannot read", &path)?;
             io_context(out.write_all(&bytes), "cannot write", &target)?;
         }

@@ -127,8 +127,8 @@ fn level_series(label: &str, y: f64, x_low: f64, x_high: f64) -> Series {
     Series {
         label: label.to_string(),
         points: vec![(x_low, y), (x_high, y)],
-        band: Vec::new(),
         dashed: true,
+        ..Series::default()
     }
 }
 

@@ -81,11 +81,14 @@ impl Shard {
     /// shard(cell) = FNV-1a-64(key + "/seed=" + seed) mod count + 1
     /// ```
     pub fn owns(&self, study: &Study, cell: &Cell) -> bool {
-        if self.count <= 1 {
-            return true;
-        }
-        let text = format!("{}/seed={}", cell_key(study, cell), cell.seed);
-        (fnv1a64(text.as_bytes()) % self.count as u64) as usize + 1 == self.index
+        self.owns_label(&format!("{}/seed={}", cell_key(study, cell), cell.seed))
+    }
+
+    /// Whether this shard runs the cell labelled `label` (its key, `/seed=`
+    /// and its seed): `FNV-1a-64(label) mod count + 1 == index`.
+    pub fn owns_label(&self, label: &str) -> bool {
+        self.count <= 1
+            || (fnv1a64(label.as_bytes()) % self.count as u64) as usize + 1 == self.index
     }
 
     /// Text such as `2/8`.

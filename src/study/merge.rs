@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::StudyError;
-use super::analyse::build_outputs;
+use super::analyse::build_for_kind;
 use super::execute::now_utc;
 use super::manifest::{Manifest, WallSummary};
-use super::runner::{RESULTS_HEADER, TIMINGS_HEADER};
+use super::plan::headers_of;
 use super::store::{
     finish, io_context, is_replaceable, remove_dir_if_exists, staging_path, write_streamed,
 };
@@ -62,9 +62,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, StudyError> {
 }
 
 fn merge_into(dirs: &[PathBuf], staging: &Path, first: &Manifest) -> Result<Vec<f64>, StudyError> {
-    merge_table(dirs, staging, "results.csv", RESULTS_HEADER, first.n_cells)?;
-    let seconds = merge_table(dirs, staging, "timings.csv", TIMINGS_HEADER, first.n_cells)?;
-    build_outputs(staging, &first.study_name, first.epsilon, first.n_cells)?;
+    let (results_header, timings_header) = headers_of(&first.kind);
+    merge_table(dirs, staging, "results.csv", results_header, first.n_cells)?;
+    let seconds = merge_table(dirs, staging, "timings.csv", timings_header, first.n_cells)?;
+    let name = &first.study_name;
+    build_for_kind(&first.kind, staging, name, first.epsilon, first.n_cells)?;
     Ok(seconds)
 }
 

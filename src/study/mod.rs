@@ -17,6 +17,7 @@ pub mod format;
 pub mod grid;
 pub mod manifest;
 pub mod merge;
+pub mod plan;
 pub mod plots;
 pub mod report;
 pub mod runner;
@@ -30,7 +31,7 @@ pub mod summary;
 pub mod tables;
 pub mod toy;
 pub mod toy_analysis;
-pub mod toy_run;
+pub mod variance;
 
 use std::path::PathBuf;
 
@@ -38,6 +39,7 @@ pub use config::{ConfigError, Study, load_study, parse_study};
 pub use execute::{Progress, RunOptions, RunOutcome, run};
 pub use grid::{Cell, Method, Shard, cell_key, expand};
 pub use merge::merge;
+pub use plan::{Plan, SviPlan, load_plan};
 
 /// Why a study command failed.
 #[derive(Debug, thiserror::Error)]

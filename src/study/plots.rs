@@ -27,6 +27,8 @@ pub struct Series {
     pub band: Vec<(f64, f64, f64)>,
     /// Draw dashed (reference levels) instead of solid.
     pub dashed: bool,
+    /// Draw the points as markers, without a line.
+    pub markers: bool,
 }
 
 /// A line chart.
@@ -44,8 +46,8 @@ pub struct LineChart {
     pub series: Vec<Series>,
 }
 
-/// Colour-blind-safe colours (Okabe–Ito), cycled.
-const PALETTE: [RGBColor; 8] = [
+/// Colour-blind-safe colours (Okabe–Ito) and four darker ones, cycled.
+const PALETTE: [RGBColor; 12] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -54,6 +56,10 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(86, 180, 233),
     RGBColor(0, 0, 0),
     RGBColor(240, 228, 66),
+    RGBColor(136, 34, 85),
+    RGBColor(68, 119, 170),
+    RGBColor(102, 102, 51),
+    RGBColor(119, 119, 119),
 ];
 
 impl LineChart {
@@ -160,6 +166,18 @@ impl LineChart {
                     .map_err(|e| e.to_string())?;
             }
             let style = colour.stroke_width(2);
+            if series.markers {
+                let points = series
+                    .points
+                    .iter()
+                    .map(|&p| Circle::new(p, 6, colour.filled()));
+                chart
+                    .draw_series(points)
+                    .map_err(|e| e.to_string())?
+                    .label(series.label.clone())
+                    .legend(move |(x, y)| Circle::new((x + 12, y), 5, colour.filled()));
+                continue;
+            }
             let drawn = if series.dashed {
                 chart.draw_series(DashedLineSeries::new(series.points.clone(), 8, 5, style))
             } else {

@@ -40,6 +40,7 @@ use crate::toyopt::{ToyRunSettings, ToyTask, optimise};
 use super::config::{ConfigError, EstimatorOptions, StudySource};
 use super::format::{fmt_f64, fmt_opt};
 use super::grid::{uses_eta, uses_temperature};
+use super::plan::Plan;
 use super::runner::{CellError, CellRows};
 
 /// Header of a toy study's `results.csv`.
@@ -468,5 +469,35 @@ impl ToyPlan {
             self.study.n_steps,
             self.study.variance_draws
         )
+    }
+}
+
+impl Plan for ToyPlan {
+    fn source(&self) -> &StudySource {
+        &self.study.source
+    }
+
+    fn kind(&self) -> &'static str {
+        "toy"
+    }
+
+    fn epsilon(&self) -> f64 {
+        0.0
+    }
+
+    fn n_cells(&self) -> usize {
+        self.cells.len()
+    }
+
+    fn cell_label(&self, index: usize) -> String {
+        self.label(index)
+    }
+
+    fn run_cell(&self, index: usize) -> Result<CellRows, CellError> {
+        self.run(index)
+    }
+
+    fn work_summary(&self) -> String {
+        self.work()
     }
 }

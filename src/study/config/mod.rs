@@ -50,7 +50,8 @@ use serde::Deserialize;
 
 mod validate;
 
-use validate::{default_covariance, default_max_iter, default_tol, invalid};
+pub(crate) use validate::{check_estimator_options, check_list, check_positive, invalid};
+use validate::{default_covariance, default_max_iter, default_tol};
 
 use crate::data::{DataError, Dataset};
 use crate::estimator::{Coupling, EstimatorError, EstimatorKind, EstimatorSettings, Variables};
@@ -219,29 +220,36 @@ pub struct Study {
     pub estimator_options: EstimatorOptions,
 }
 
-impl Study {
-    /// The settings every estimator of the study is built from, at
-    /// temperature `temperature`.
-    pub fn estimator_settings(&self, temperature: f64) -> EstimatorSettings {
-        let options = &self.estimator_options;
+impl EstimatorOptions {
+    /// The library's estimator settings at `temperature` and `eta`, with
+    /// these options in place of the defaults.
+    pub fn settings(&self, temperature: f64, eta: f64) -> EstimatorSettings {
         let defaults = EstimatorSettings::default();
-        let coupling = options
+        let coupling = self
             .coupling
             .as_deref()
             .and_then(Coupling::from_name)
             .unwrap_or(defaults.coupling);
         EstimatorSettings {
             temperature,
-            eta: self.eta,
-            baseline_decay: options.baseline_decay.unwrap_or(defaults.baseline_decay),
+            eta,
+            baseline_decay: self.baseline_decay.unwrap_or(defaults.baseline_decay),
             coupling,
-            log_lambda_range: options
+            log_lambda_range: self
                 .lambda_range
                 .map_or(defaults.log_lambda_range, |[low, high]| {
                     (low.ln(), high.ln())
                 }),
-            adapt_rate: options.adapt_rate.unwrap_or(defaults.adapt_rate),
+            adapt_rate: self.adapt_rate.unwrap_or(defaults.adapt_rate),
         }
+    }
+}
+
+impl Study {
+    /// The settings every estimator of the study is built from, at
+    /// temperature `temperature`.
+    pub fn estimator_settings(&self, temperature: f64) -> EstimatorSettings {
+        self.estimator_options.settings(temperature, self.eta)
     }
 
     /// The estimator called `name` at `temperature`, with the study's
@@ -273,7 +281,7 @@ impl Study {
 }
 
 /// The study kinds this build runs.
-pub const STUDY_KINDS: &[&str] = &["svi"];
+pub const STUDY_KINDS: &[&str] = &["svi", "variance", "toy", "suite"];
 
 /// Reads, parses and validates a study file, and reads its data sets.
 ///
@@ -306,7 +314,11 @@ pub fn parse_study(path: &Path, text: &str) -> Result<Study, ConfigError> {
         Some(toml::Value::String(kind)) => kind.clone(),
         Some(other) => return Err(invalid(path, "kind", other, "must be a string")),
     };
-    if !STUDY_KINDS.contains(&kind.as_str()) {
+    if kind != "svi" {
+        if STUDY_KINDS.contains(&kind.as_str()) {
+            let rule = "this is an SVI study file; read other kinds with load_plan";
+            return Err(invalid(path, "kind", &format!("{kind:?}"), rule));
+        }
         let rule = format!("known kinds: {}", STUDY_KINDS.join(", "));
         return Err(invalid(path, "kind", &format!("{kind:?}"), &rule));
     }

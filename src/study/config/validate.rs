@@ -79,7 +79,7 @@ pub(super) fn default_epsilon() -> f64 {
     1e-3
 }
 
-pub(super) fn invalid(
+pub(crate) fn invalid(
     path: &Path,
     field: &str,
     value: &dyn std::fmt::Display,
@@ -94,7 +94,7 @@ pub(super) fn invalid(
 }
 
 /// Checks that a list is not empty and has no repeated entry.
-fn check_list<T: PartialEq + std::fmt::Debug>(
+pub(crate) fn check_list<T: PartialEq + std::fmt::Debug>(
     path: &Path,
     field: &str,
     values: &[T],
@@ -117,7 +117,7 @@ fn check_list<T: PartialEq + std::fmt::Debug>(
 }
 
 /// Checks that every entry of a float list is finite and positive.
-fn check_positive(path: &Path, field: &str, values: &[f64]) -> Result<(), ConfigError> {
+pub(crate) fn check_positive(path: &Path, field: &str, values: &[f64]) -> Result<(), ConfigError> {
     for (index, &value) in values.iter().enumerate() {
         if !(value.is_finite() && value > 0.0) {
             let name = format!("{field}[{index}]");
@@ -193,7 +193,10 @@ pub(super) fn validate(raw: RawSviStudy, source: StudySource) -> Result<Study, C
 }
 
 /// Range checks of the estimator options.
-fn check_estimator_options(path: &Path, options: &EstimatorOptions) -> Result<(), ConfigError> {
+pub(crate) fn check_estimator_options(
+    path: &Path,
+    options: &EstimatorOptions,
+) -> Result<(), ConfigError> {
     if let Some(decay) = options.baseline_decay
         && !(0.0..1.0).contains(&decay)
     {

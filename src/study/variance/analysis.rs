@@ -1,0 +1,452 @@
+//! Tables, figures and report of a variance study, from its `results.csv`
+//! and `timings.csv`.
+//!
+//! Per (problem, estimator, temperature) over seeds:
+//!
+//! ```text
+//! log10 variance         mean, sd, Student-t 95 % interval of log10 Σ_j Var(ĝ_j)
+//! log10 ratio            log10 variance − REINFORCE's log10 variance on the
+//!                        same problem and seed (paired); ratio = 10^mean
+//! bias                   the largest max-over-coordinates z-score over seeds,
+//!                        and the seeds whose z exceeds the Bonferroni bound
+//!                        at α = 0.001 (maths.md §7); seeds where the
+//!                        estimator has zero variance (DisARM on one bit at
+//!                        φ = 0 is exact) have no z-score and are counted apart
+//! ```
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::super::StudyError;
+use super::super::format::{fmt_f64, fmt_opt};
+use super::super::plots::{LineChart, Series};
+use super::super::stats::{Interval, interval, mean};
+use super::super::store::{remove_dir_if_exists, write_atomic};
+use super::super::tables::read_table;
+
+#[derive(Debug, Clone, Deserialize)]
+struct Row {
+    cell: usize,
+    problem: String,
+    variables: String,
+    n_coords: usize,
+    method: String,
+    temperature: Option<f64>,
+    eta: Option<f64>,
+    n_samples: usize,
+    seed: u64,
+    n_draws: usize,
+    max_bias_z: f64,
+    bias_bound: f64,
+    log10_summed_variance: f64,
+    snr: f64,
+    evals_per_estimate: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct TimingRow {
+    cell: usize,
+    ns_per_estimate: f64,
+}
+
+/// Statistics of one (problem, estimator, temperature) over seeds.
+#[derive(Debug, Clone)]
+struct Group {
+    first: Row,
+    n_seeds: usize,
+    log10_variance: Interval,
+    log10_ratio: Option<Interval>,
+    snr_mean: f64,
+    max_bias_z: f64,
+    n_seeds_biased: usize,
+    n_seeds_zero_variance: usize,
+    evals: f64,
+    ns_per_estimate: Option<f64>,
+}
+
+impl Group {
+    fn variant(&self) -> String {
+        match self.first.temperature {
+            Some(t) => format!("{} λ={t}", self.first.method),
+            None => self.first.method.clone(),
+        }
+    }
+}
+
+const SUMMARY_HEADER: &str = "problem,variables,n_coords,method,temperature,eta,n_samples,\
+n_seeds,n_draws,log10_variance_mean,log10_variance_sd,log10_variance_ci_low,\
+log10_variance_ci_high,log10_ratio_to_reinforce_mean,log10_ratio_to_reinforce_ci_low,\
+log10_ratio_to_reinforce_ci_high,variance_ratio_to_reinforce,snr_mean,max_bias_z,bias_bound,\
+n_seeds_biased,evals_per_estimate";
+
+/// Rebuilds summary.csv, timing_summary.csv, the figures and report.md of
+/// a variance study's folder.
+///
+/// # Errors
+///
+/// [`StudyError`] naming the file that could not be read or written.
+pub fn build_outputs(dir: &Path, name: &str, n_cells: usize) -> Result<(), StudyError> {
+    let rows: Vec<Row> = read_table(&dir.join("results.csv")).map_err(StudyError::Table)?;
+    let timings: Vec<TimingRow> =
+        read_table(&dir.join("timings.csv")).map_err(StudyError::Table)?;
+    let ns: HashMap<usize, f64> = timings
+        .iter()
+        .map(|t| (t.cell, t.ns_per_estimate))
+        .collect();
+    let groups = summarise(&rows, &ns);
+    drop(rows);
+    write_atomic(&dir.join("summary.csv"), summary_text(&groups).as_bytes())?;
+    write_atomic(
+        &dir.join("timing_summary.csv"),
+        timing_text(&groups).as_bytes(),
+    )?;
+    let figures_dir = dir.join("figures");
+    remove_dir_if_exists(&figures_dir)?;
+    let figures = draw(&figures_dir, &groups)?;
+    let report = report(name, n_cells, &groups, &figures);
+    write_atomic(&dir.join("report.md"), report.as_bytes())?;
+    Ok(())
+}
+
+fn summarise(rows: &[Row], ns: &HashMap<usize, f64>) -> Vec<Group> {
+    let reinforce: HashMap<(&str, u64), f64> = rows
+        .iter()
+        .filter(|r| r.method == "reinforce")
+        .map(|r| ((r.problem.as_str(), r.seed), r.log10_summed_variance))
+        .collect();
+    let same = |a: &Row, b: &Row| {
+        a.problem == b.problem && a.method == b.method && a.temperature == b.temperature
+    };
+    let mut groups = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let mut end = start + 1;
+        while end < rows.len() && same(&rows[start], &rows[end]) {
+            end += 1;
+        }
+        let runs = &rows[start..end];
+        let log10: Vec<f64> = runs
+            .iter()
+            .map(|r| r.log10_summed_variance)
+            .filter(|v| v.is_finite())
+            .collect();
+        let ratios: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| {
+                let base = reinforce.get(&(r.problem.as_str(), r.seed))?;
+                Some(r.log10_summed_variance - base).filter(|v| v.is_finite())
+            })
+            .collect();
+        let times: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| ns.get(&r.cell).copied())
+            .collect();
+        groups.push(Group {
+            first: runs[0].clone(),
+            n_seeds: runs.len(),
+            log10_variance: if log10.is_empty() {
+                interval(&[f64::NEG_INFINITY])
+            } else {
+                interval(&log10)
+            },
+            log10_ratio: (!ratios.is_empty()).then(|| interval(&ratios)),
+            snr_mean: mean(&runs.iter().map(|r| r.snr).collect::<Vec<_>>()),
+            max_bias_z: runs
+                .iter()
+                .filter(|r| r.log10_summed_variance.is_finite())
+                .map(|r| r.max_bias_z)
+                .fold(0.0, f64::max),
+            n_seeds_biased: runs
+                .iter()
+                .filter(|r| r.log10_summed_variance.is_finite() && r.max_bias_z > r.bias_bound)
+                .count(),
+            n_seeds_zero_variance: runs
+                .iter()
+                .filter(|r| !r.log10_summed_variance.is_finite())
+                .count(),
+            evals: mean(
+                &runs
+                    .iter()
+                    .map(|r| r.evals_per_estimate)
+                    .collect::<Vec<_>>(),
+            ),
+            ns_per_estimate: (!times.is_empty()).then(|| mean(&times)),
+        });
+        start = end;
+    }
+    groups
+}
+
+fn summary_text(groups: &[Group]) -> String {
+    let mut text = format!("{SUMMARY_HEADER}\n");
+    for g in groups {
+        let r = &g.first;
+        let ratio = g.log10_ratio.as_ref();
+        let _ = writeln!(
+            text,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.problem,
+            r.variables,
+            r.n_coords,
+            r.method,
+            fmt_opt(r.temperature),
+            fmt_opt(r.eta),
+            r.n_samples,
+            g.n_seeds,
+            r.n_draws,
+            fmt_f64(g.log10_variance.mean),
+            fmt_opt(g.log10_variance.sd),
+            fmt_opt(g.log10_variance.low),
+            fmt_opt(g.log10_variance.high),
+            fmt_opt(ratio.map(|i| i.mean)),
+            fmt_opt(ratio.and_then(|i| i.low)),
+            fmt_opt(ratio.and_then(|i| i.high)),
+            fmt_opt(ratio.map(|i| 10f64.powf(i.mean))),
+            fmt_f64(g.snr_mean),
+            fmt_f64(g.max_bias_z),
+            fmt_f64(r.bias_bound),
+            g.n_seeds_biased,
+            fmt_f64(g.evals)
+        );
+    }
+    text
+}
+
+fn timing_text(groups: &[Group]) -> String {
+    let mut text = "problem,method,temperature,n_seeds,ns_per_estimate_mean,estimates_per_second\n"
+        .to_string();
+    for g in groups {
+        let _ = writeln!(
+            text,
+            "{},{},{},{},{},{}",
+            g.first.problem,
+            g.first.method,
+            fmt_opt(g.first.temperature),
+            g.n_seeds,
+            fmt_opt(g.ns_per_estimate),
+            fmt_opt(g.ns_per_estimate.map(|ns| 1e9 / ns))
+        );
+    }
+    text
+}
+
+fn problems(groups: &[Group]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for g in groups {
+        if !seen.contains(&g.first.problem) {
+            seen.push(g.first.problem.clone());
+        }
+    }
+    seen
+}
+
+/// Draws the figures of every problem; returns (file, caption) pairs.
+fn draw(dir: &Path, groups: &[Group]) -> Result<Vec<(String, String)>, StudyError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|err| StudyError::Table(format!("cannot create {}: {err}", dir.display())))?;
+    let mut figures = Vec::new();
+    for problem in problems(groups) {
+        let here: Vec<&Group> = groups
+            .iter()
+            .filter(|g| g.first.problem == problem)
+            .collect();
+        let charts = [
+            (
+                "log-variance-vs-temperature",
+                versus_temperature(&here, &problem),
+            ),
+            ("variance-vs-cost", versus_cost(&here, &problem)),
+        ];
+        for (kind, chart) in charts {
+            let Some(chart) = chart else { continue };
+            let file = format!("{kind}-{problem}.svg");
+            chart.draw(&dir.join(&file))?;
+            figures.push((file, chart.title.clone()));
+        }
+    }
+    Ok(figures)
+}
+
+fn versus_temperature(here: &[&Group], problem: &str) -> Option<LineChart> {
+    let temperatures: Vec<f64> = here.iter().filter_map(|g| g.first.temperature).collect();
+    let low = temperatures.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = temperatures
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    if high.partial_cmp(&low) != Some(std::cmp::Ordering::Greater) {
+        return None;
+    }
+    let mut series: Vec<Series> = Vec::new();
+    for g in here {
+        let ci = &g.log10_variance;
+        let band = |x: f64| ci.low.zip(ci.high).map(|(lo, hi)| (x, lo, hi));
+        match g.first.temperature {
+            Some(t) => match series.iter_mut().find(|s| s.label == g.first.method) {
+                Some(line) => {
+                    line.points.push((t, ci.mean));
+                    line.band.extend(band(t));
+                }
+                None => series.push(Series {
+                    label: g.first.method.clone(),
+                    points: vec![(t, ci.mean)],
+                    band: band(t).into_iter().collect(),
+                    ..Series::default()
+                }),
+            },
+            None => series.push(Series {
+                label: g.first.method.clone(),
+                points: vec![(low, ci.mean), (high, ci.mean)],
+                band: band(low).into_iter().chain(band(high)).collect(),
+                dashed: true,
+                ..Series::default()
+            }),
+        }
+    }
+    Some(LineChart {
+        title: format!("Estimator variance vs temperature, {problem}"),
+        x_label: "temperature λ (log scale)".to_string(),
+        y_label: "log10 summed variance of the estimate (log10 units²)".to_string(),
+        x_log: true,
+        series,
+    })
+}
+
+fn versus_cost(here: &[&Group], problem: &str) -> Option<LineChart> {
+    let series: Vec<Series> = here
+        .iter()
+        .map(|g| Series {
+            label: g.variant(),
+            points: vec![(g.evals, g.log10_variance.mean)],
+            markers: true,
+            ..Series::default()
+        })
+        .collect();
+    (!series.is_empty()).then(|| LineChart {
+        title: format!("Variance vs cost, {problem}"),
+        x_label: "evaluations of f per estimate (count)".to_string(),
+        y_label: "log10 summed variance of the estimate (log10 units²)".to_string(),
+        x_log: false,
+        series,
+    })
+}
+
+/// A variance ratio: three decimals, or two significant digits in
+/// exponent form below 0.01.
+fn ratio_text(log10_ratio: Option<&Interval>) -> String {
+    match log10_ratio.map(|r| 10f64.powf(r.mean)) {
+        Some(ratio) if ratio.is_finite() && ratio < 0.01 => format!("{ratio:.1e}"),
+        other => num(other, 3),
+    }
+}
+
+fn num(value: Option<f64>, decimals: usize) -> String {
+    match value {
+        Some(x) if x.is_finite() => format!("{x:.decimals$}"),
+        _ => "–".to_string(),
+    }
+}
+
+fn report(name: &str, n_cells: usize, groups: &[Group], figures: &[(String, String)]) -> String {
+    let mut out = format!("# Variance study: {name}\n\n");
+    let _ = writeln!(
+        out,
+        "Generated by `study` from `results.csv` and `timings.csv` in this folder. Each cell \
+         draws n estimates at fixed logits and compares them with the exact gradient; \
+         variances are summed over coordinates, ratios are to plain REINFORCE on the same \
+         problem and seed, intervals are Student-t 95 % over seeds. Runs (cells): {n_cells}.\n"
+    );
+    for problem in problems(groups) {
+        let here: Vec<&Group> = groups
+            .iter()
+            .filter(|g| g.first.problem == problem)
+            .collect();
+        let first = &here[0].first;
+        let _ = writeln!(
+            out,
+            "## {problem} ({}, {} coordinates, {} draws per cell)\n",
+            first.variables, first.n_coords, first.n_draws
+        );
+        let _ = writeln!(
+            out,
+            "| estimator | log10 variance | ratio to REINFORCE | SNR | max bias z (bound) | \
+             f evals | ns per estimate |"
+        );
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
+        for g in &here {
+            let ci = &g.log10_variance;
+            let bias_flag = if g.n_seeds_biased > 0 {
+                " **biased**"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} [{}, {}] | {} | {} | {} ({}){bias_flag} | {} | {} |",
+                g.variant(),
+                num(Some(ci.mean), 3),
+                num(ci.low, 3),
+                num(ci.high, 3),
+                ratio_text(g.log10_ratio.as_ref()),
+                num(Some(g.snr_mean), 3),
+                num(Some(g.max_bias_z), 2),
+                num(Some(g.first.bias_bound), 2),
+                num(Some(g.evals), 1),
+                num(g.ns_per_estimate, 0)
+            );
+        }
+        let _ = writeln!(out);
+        findings(&mut out, &here);
+    }
+    let _ = writeln!(out, "## Figures\n");
+    for (file, caption) in figures {
+        let _ = writeln!(out, "![{caption}](figures/{file})\n");
+    }
+    out
+}
+
+/// Where each other estimator beats or loses to REINFORCE (the interval of
+/// the paired log10 ratio below or above 0), and which are biased.
+fn findings(out: &mut String, here: &[&Group]) {
+    let _ = writeln!(out, "Findings:\n");
+    for g in here.iter().filter(|g| g.first.method != "reinforce") {
+        let Some(ratio) = &g.log10_ratio else {
+            continue;
+        };
+        let verdict = match (ratio.low, ratio.high) {
+            (_, Some(high)) if high < 0.0 => "lower variance than REINFORCE",
+            (Some(low), _) if low > 0.0 => "higher variance than REINFORCE",
+            _ => "no clear variance difference from REINFORCE",
+        };
+        let _ = writeln!(
+            out,
+            "- {}: {verdict} (ratio {}).",
+            g.variant(),
+            ratio_text(Some(ratio))
+        );
+    }
+    for g in here.iter().filter(|g| g.n_seeds_zero_variance > 0) {
+        let _ = writeln!(
+            out,
+            "- {} has zero variance at these logits in {} of {} seeds (its estimate is \
+             exact there), so it has no z-score and no log-variance.",
+            g.variant(),
+            g.n_seeds_zero_variance,
+            g.n_seeds
+        );
+    }
+    for g in here.iter().filter(|g| g.n_seeds_biased > 0) {
+        let _ = writeln!(
+            out,
+            "- {} is biased here: its mean misses the exact gradient beyond the Bonferroni \
+             bound in {} of {} seeds.",
+            g.variant(),
+            g.n_seeds_biased,
+            g.n_seeds
+        );
+    }
+    let _ = writeln!(out);
+}

@@ -1,0 +1,230 @@
+//! Reading and checking a variance study file (schema in the parent
+//! module's docs).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::estimator::{ESTIMATOR_NAMES, Estimator, EstimatorKind};
+use crate::rng::fnv1a64;
+
+use super::super::config::{
+    ConfigError, EstimatorOptions, StudySource, check_estimator_options, check_list,
+    check_positive, invalid,
+};
+use super::{ProblemSpec, VarianceStudy};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVarianceStudy {
+    #[allow(dead_code)]
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    master_seed: u64,
+    seeds: Vec<u64>,
+    estimators: Vec<String>,
+    #[serde(default)]
+    temperatures: Vec<f64>,
+    n_draws: usize,
+    #[serde(default = "one")]
+    n_samples: usize,
+    #[serde(default = "one_f64")]
+    eta: f64,
+    problems: Vec<RawProblem>,
+    #[serde(default)]
+    estimator_options: EstimatorOptions,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProblem {
+    kind: String,
+    name: Option<String>,
+    target: Option<f64>,
+    phi: Option<f64>,
+    n_bits: Option<usize>,
+    n_classes: Option<usize>,
+}
+
+fn one() -> usize {
+    1
+}
+fn one_f64() -> f64 {
+    1.0
+}
+
+/// The problem kinds of variance studies.
+pub const PROBLEM_KINDS: &[&str] = &["bit", "bits", "categorical-linear", "categorical-target"];
+
+/// Parses and validates the text of a variance study file.
+///
+/// # Errors
+///
+/// [`ConfigError`] naming the field, the value and the rule.
+pub fn parse_variance_study(path: &Path, text: &str) -> Result<VarianceStudy, ConfigError> {
+    let raw: RawVarianceStudy = toml::from_str(text).map_err(|err| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: err.to_string().trim_end().replace('\n', " "),
+    })?;
+    check_list(path, "seeds", &raw.seeds)?;
+    check_list(path, "estimators", &raw.estimators)?;
+    let mut uses_temperature = false;
+    for (index, name) in raw.estimators.iter().enumerate() {
+        let field = format!("estimators[{index}]");
+        let known: Vec<&str> = ESTIMATOR_NAMES
+            .iter()
+            .copied()
+            .filter(|n| *n != "exact")
+            .collect();
+        let kind = EstimatorKind::from_name(name, 1.0, 1.0)
+            .ok()
+            .filter(|_| name != "exact");
+        let Some(kind) = kind else {
+            let rule = format!("estimators with a variance: {}", known.join(", "));
+            return Err(invalid(path, &field, &format!("{name:?}"), &rule));
+        };
+        uses_temperature |= kind.uses_temperature();
+    }
+    if uses_temperature {
+        check_list(path, "temperatures", &raw.temperatures)?;
+    }
+    check_positive(path, "temperatures", &raw.temperatures)?;
+    if raw.n_draws < 2 {
+        return Err(invalid(path, "n_draws", &raw.n_draws, "must be at least 2"));
+    }
+    if raw.n_samples == 0 {
+        return Err(invalid(path, "n_samples", &0, "must be at least 1"));
+    }
+    if !raw.eta.is_finite() {
+        return Err(invalid(path, "eta", &raw.eta, "must be a finite number"));
+    }
+    check_estimator_options(path, &raw.estimator_options)?;
+    let problems = problems(path, &raw.problems)?;
+    let study = VarianceStudy {
+        source: StudySource {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            hash: format!("{:016x}", fnv1a64(text.as_bytes())),
+        },
+        master_seed: raw.master_seed,
+        seeds: raw.seeds,
+        estimators: raw.estimators,
+        temperatures: if uses_temperature {
+            raw.temperatures
+        } else {
+            Vec::new()
+        },
+        n_draws: raw.n_draws,
+        n_samples: raw.n_samples,
+        eta: raw.eta,
+        problems,
+        estimator_options: raw.estimator_options,
+    };
+    check_estimators_apply(path, &study)?;
+    Ok(study)
+}
+
+fn problems(path: &Path, raw: &[RawProblem]) -> Result<Vec<(String, ProblemSpec)>, ConfigError> {
+    if raw.is_empty() {
+        return Err(invalid(
+            path,
+            "problems",
+            &"[]",
+            "must hold at least one problem",
+        ));
+    }
+    let mut found: Vec<(String, ProblemSpec)> = Vec::new();
+    for (index, entry) in raw.iter().enumerate() {
+        let field = |name: &str| format!("problems[{index}].{name}");
+        let target = || {
+            let value = entry.target.unwrap_or(f64::NAN);
+            if value.is_finite() {
+                Ok(value)
+            } else {
+                Err(invalid(
+                    path,
+                    &field("target"),
+                    &value,
+                    "must be given, a finite number",
+                ))
+            }
+        };
+        let classes = || match entry.n_classes {
+            Some(n) if n >= 2 => Ok(n),
+            other => Err(invalid(
+                path,
+                &field("n_classes"),
+                &format!("{other:?}"),
+                "must be at least 2",
+            )),
+        };
+        let spec = match entry.kind.as_str() {
+            "bit" => ProblemSpec::Bit {
+                target: target()?,
+                phi: entry.phi.filter(|p| p.is_finite()).unwrap_or(0.0),
+            },
+            "bits" => match entry.n_bits {
+                Some(n_bits) if n_bits >= 1 => ProblemSpec::Bits {
+                    n_bits,
+                    target: target()?,
+                },
+                other => {
+                    let value = format!("{other:?}");
+                    return Err(invalid(
+                        path,
+                        &field("n_bits"),
+                        &value,
+                        "must be at least 1",
+                    ));
+                }
+            },
+            "categorical-linear" => ProblemSpec::CategoricalLinear {
+                n_classes: classes()?,
+            },
+            "categorical-target" => ProblemSpec::CategoricalTarget {
+                n_classes: classes()?,
+            },
+            other => {
+                let rule = format!("known problem kinds: {}", PROBLEM_KINDS.join(", "));
+                return Err(invalid(path, &field("kind"), &format!("{other:?}"), &rule));
+            }
+        };
+        let name = entry.name.clone().unwrap_or_else(|| spec.build(0).name);
+        if found.iter().any(|(seen, _)| *seen == name) {
+            let rule = "repeats an earlier problem's name; give each a distinct name";
+            return Err(invalid(path, &field("name"), &format!("{name:?}"), rule));
+        }
+        found.push((name, spec));
+    }
+    Ok(found)
+}
+
+fn check_estimators_apply(path: &Path, study: &VarianceStudy) -> Result<(), ConfigError> {
+    let temperatures = if study.temperatures.is_empty() {
+        vec![1.0]
+    } else {
+        study.temperatures.clone()
+    };
+    for (index, name) in study.estimators.iter().enumerate() {
+        for &temperature in &temperatures {
+            for (problem, spec) in &study.problems {
+                let variables = spec.build(0).variables;
+                let built = study
+                    .kind(name, temperature)
+                    .and_then(|kind| Estimator::try_new(kind, variables, study.n_samples));
+                if let Err(err) = built {
+                    let rule = format!("cannot run on problem {problem:?}: {err}");
+                    return Err(invalid(
+                        path,
+                        &format!("estimators[{index}]"),
+                        &format!("{name:?}"),
+                        &rule,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

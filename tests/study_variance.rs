@@ -1,0 +1,142 @@
+//! Variance studies (`kind = "variance"`): a tiny one writes every output,
+//! its tables do not depend on the thread count, its shards merge to the
+//! same tables, and broken files are refused.
+
+mod study_support;
+
+use std::fs;
+
+use study_support::{check_figures, fresh_dir, run_in, stderr_of};
+
+fn variance_study(estimators: &str, problems: &str) -> String {
+    format!(
+        "kind = \"variance\"\nmaster_seed = 5\nseeds = [1, 2, 3]\nestimators = {estimators}\n\
+         temperatures = [0.1, 1.0]\nn_draws = 500\n{problems}"
+    )
+}
+
+const PROBLEMS: &str = "\n[[problems]]\nkind = \"bits\"\nn_bits = 20\ntarget = 0.45\n\n\
+                        [[problems]]\nkind = \"categorical-target\"\nn_classes = 4\n";
+
+#[test]
+fn a_tiny_variance_study_writes_every_output() {
+    let dir = fresh_dir("variance");
+    let text = variance_study("[\"reinforce\", \"rebar\", \"gumbel\"]", PROBLEMS);
+    fs::write(dir.join("var.toml"), text).expect("write");
+    let one = run_in(
+        &dir,
+        &["run", "var.toml", "--out", "one", "--quiet"],
+        &[("RAYON_NUM_THREADS", "1")],
+    );
+    assert!(one.status.success(), "{}", stderr_of(&one));
+    let two = run_in(
+        &dir,
+        &["run", "var.toml", "--out", "two", "--quiet"],
+        &[("RAYON_NUM_THREADS", "2")],
+    );
+    assert!(two.status.success(), "{}", stderr_of(&two));
+    for name in ["results.csv", "summary.csv"] {
+        let a = fs::read(dir.join("one").join(name)).expect("read");
+        assert!(
+            a == fs::read(dir.join("two").join(name)).expect("read"),
+            "{name} differs"
+        );
+    }
+    let out = dir.join("one");
+    for name in [
+        "timings.csv",
+        "timing_summary.csv",
+        "report.md",
+        "manifest.json",
+    ] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    // 2 problems x (REINFORCE + 2 REBAR + 2 Gumbel) x 3 seeds.
+    let results = fs::read_to_string(out.join("results.csv")).expect("read");
+    assert_eq!(results.lines().count(), 1 + 2 * 5 * 3);
+    let summary = fs::read_to_string(out.join("summary.csv")).expect("read");
+    assert_eq!(summary.lines().count(), 1 + 2 * 5);
+    assert!(check_figures(&out) >= 4);
+    let report = fs::read_to_string(out.join("report.md")).expect("read");
+    assert!(report.contains("## bits20-t0.45") && report.contains("ratio to REINFORCE"));
+    let timings = fs::read_to_string(out.join("timings.csv")).expect("read");
+    assert!(timings.starts_with("cell,problem,method,temperature,seed,ns_per_estimate"));
+
+    let report_again = run_in(&dir, &["report", "one"], &[]);
+    assert!(
+        report_again.status.success(),
+        "{}",
+        stderr_of(&report_again)
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("summary.csv")).expect("read"),
+        summary
+    );
+
+    for shard in ["1/2", "2/2"] {
+        let output = run_in(&dir, &["run", "var.toml", "--shard", shard, "--quiet"], &[]);
+        assert!(output.status.success(), "{}", stderr_of(&output));
+    }
+    let merged = run_in(
+        &dir,
+        &[
+            "merge",
+            "reports/var.shard-1-of-2",
+            "reports/var.shard-2-of-2",
+            "--out",
+            "merged",
+        ],
+        &[],
+    );
+    assert!(merged.status.success(), "{}", stderr_of(&merged));
+    for name in ["results.csv", "summary.csv"] {
+        let a = fs::read(out.join(name)).expect("read");
+        assert!(
+            a == fs::read(dir.join("merged").join(name)).expect("read"),
+            "merged {name}"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn broken_variance_studies_are_refused() {
+    let dir = fresh_dir("variance-bad");
+    let cases = [
+        (variance_study("[\"exact\"]", PROBLEMS), "estimators[0]"),
+        (
+            variance_study("[\"arm\"]", PROBLEMS),
+            "cannot run on problem",
+        ),
+        (
+            variance_study(
+                "[\"reinforce\"]",
+                "\n[[problems]]\nkind = \"bits\"\ntarget = 0.4\n",
+            ),
+            "problems[0].n_bits",
+        ),
+        (
+            variance_study("[\"reinforce\"]", "\n[[problems]]\nkind = \"coin\"\n"),
+            "known problem kinds",
+        ),
+        (variance_study("[\"reinforce\"]", ""), "problems"),
+        (variance_study("[\"rloo\"]", PROBLEMS), "n_samples"),
+    ];
+    for (index, (text, expected)) in cases.iter().enumerate() {
+        let file = dir.join(format!("bad{index}.toml"));
+        fs::write(&file, text).expect("write");
+        let output = run_in(&dir, &["validate", file.to_str().expect("utf-8")], &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "case {index}: {}",
+            stderr_of(&output)
+        );
+        assert!(
+            stderr_of(&output).contains(expected),
+            "case {index}: {}",
+            stderr_of(&output)
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
