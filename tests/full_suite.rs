@@ -158,6 +158,7 @@ fn copy_tables(from: &Path, to: &Path) {
             "summary.csv",
             "comparisons.csv",
             "timings.csv",
+            "timing_summary.csv",
         ] {
             if part.join(name).exists() {
                 fs::copy(part.join(name), target.join(name)).expect("copy table");

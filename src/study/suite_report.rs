@@ -1,5 +1,6 @@
 //! The top-level report of a suite, built only from the parts' tables
-//! (`summary.csv`, `comparisons.csv`, `timings.csv`, `manifest.json`):
+//! (`summary.csv`, `comparisons.csv`, `timings.csv`, `timing_summary.csv`,
+//! `manifest.json`):
 //! every number in `OUT/report.md` is read from them, so
 //! `study report OUT` rebuilds the same text without running anything.
 //!
