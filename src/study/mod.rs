@@ -96,6 +96,8 @@ impl StudyError {
                 | StudyError::ResumeMismatch { .. }
                 | StudyError::Merge(_)
                 | StudyError::Manifest(_)
+                | StudyError::Results(_)
+                | StudyError::Table(_)
         )
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::data::read_columns;
+use crate::data::{Dataset, read_columns};
 use crate::estimator::{Coupling, ESTIMATOR_NAMES, Estimator, EstimatorKind};
 
 use super::{
@@ -383,9 +383,29 @@ fn read_datasets(path: &Path, raw: &[RawDataset]) -> Result<Vec<StudyDataset>, C
             field: field.clone(),
             source: Box::new(source),
         })?;
+        check_columns_vary(path, &field, &data)?;
         datasets.push(StudyDataset { name, data });
     }
     Ok(datasets)
+}
+
+/// Refuses a column with the same value in every row: no mixture can be
+/// fitted to it (its variance is zero), so the runs would fail later.
+fn check_columns_vary(path: &Path, field: &str, data: &Dataset) -> Result<(), ConfigError> {
+    for (index, column) in data.points.columns().into_iter().enumerate() {
+        let first = column.first().copied().unwrap_or(0.0);
+        if column.iter().all(|&value| value == first) {
+            let name = data.columns.get(index).map_or("?", String::as_str);
+            let rule = "has the same value in every row; choose a column that varies";
+            return Err(invalid(
+                path,
+                &format!("{field}.columns[{index}]"),
+                &name,
+                rule,
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_components_fit(
