@@ -270,9 +270,7 @@ impl VariableKind for Bernoulli {
         scale: f64,
         grad_phi: &mut [f64],
     ) {
-        for ((g, &d), &gz) in grad_phi.iter_mut().zip(diag).zip(grad_z) {
-            *g += scale * d * gz;
-        }
+        fast::zip_map(grad_phi, diag, grad_z, |g, d, gz| g + scale * d * gz);
     }
 
     /// ```text
@@ -290,9 +288,7 @@ impl VariableKind for Bernoulli {
     /// ```
     fn relax_pull_back(&self, s: &[f64], grad_s: &[f64], temperature: f64, grad_z: &mut [f64]) {
         let inv = 1.0 / temperature;
-        for ((gz, &sj), &gs) in grad_z.iter_mut().zip(s).zip(grad_s) {
-            *gz = gs * sj * (1.0 - sj) * inv;
-        }
+        fast::zip_map(grad_z, s, grad_s, |_, sj, gs| gs * sj * (1.0 - sj) * inv);
     }
 
     /// ```text

@@ -98,8 +98,7 @@ pub fn fit_em(
         means: init.means.clone(),
         covariances: Covariances::Diag(init.log_sigma.mapv(|ls| (2.0 * ls).exp())),
     };
-    let mut resp = vec![0.0; points.nrows() * init.n_components()];
-    let outcome = run_from_start(&context, start, &mut resp)?;
+    let outcome = run_from_start(&context, start)?;
     let components =
         component_reports(points.view(), &outcome.model, &outcome.counts, &context.reg);
     let mut warnings = Vec::new();

@@ -54,6 +54,33 @@ pub fn vectorised<K: Kernel>(kernel: K) -> K::Output {
     pulp::Arch::new().dispatch(Dispatched(kernel))
 }
 
+/// An element-wise update `out_j = f(out_j, a_j, b_j)` as a [`Kernel`].
+struct ZipMap<'a, F> {
+    out: &'a mut [f64],
+    a: &'a [f64],
+    b: &'a [f64],
+    f: F,
+}
+
+impl<F: Fn(f64, f64, f64) -> f64> Kernel for ZipMap<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        for (o, (&x, &y)) in self.out.iter_mut().zip(self.a.iter().zip(self.b)) {
+            *o = (self.f)(*o, x, y);
+        }
+    }
+}
+
+/// `out_j = f(out_j, a_j, b_j)` over the common length, through
+/// [`vectorised`]; `f` should be a small closure of arithmetic and
+/// selects.
+#[inline(always)]
+pub fn zip_map(out: &mut [f64], a: &[f64], b: &[f64], f: impl Fn(f64, f64, f64) -> f64) {
+    vectorised(ZipMap { out, a, b, f });
+}
+
 /// `ln 2` rounded to 21 significant bits, so that `k · LN2_HI` is exact for
 /// every `|k| < 2^11`.
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_0000_0000);

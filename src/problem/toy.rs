@@ -4,7 +4,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::estimator::{Objective, Variables};
-use crate::math::{sigmoid, softmax_into};
+use crate::math::{fast, sigmoid, softmax_into};
 use crate::rng::stream_from_seed;
 
 /// `K` bits pulled towards a target `t`, relaxed the same way:
@@ -72,10 +72,9 @@ impl Objective for BitsTarget {
 
     fn relaxed_value_grad(&self, s: &[f64], grad_s: &mut [f64]) -> f64 {
         let scale = 1.0 / self.n_bits as f64;
-        for (g, &x) in grad_s.iter_mut().zip(s) {
-            *g = 2.0 * (x - self.target) * scale;
-        }
-        sum_squared_gaps(s, self.target) * scale
+        let target = self.target;
+        fast::zip_map(grad_s, s, s, |_, x, _| 2.0 * (x - target) * scale);
+        sum_squared_gaps(s, target) * scale
     }
 
     fn relaxed_hessian_vector(&self, _s: &[f64], direction: &[f64], out: &mut [f64]) {

@@ -97,7 +97,7 @@ pub fn fit_gmm<R: Rng + ?Sized>(
     check_config(points.view(), config)?;
     let standard = points.as_standard_layout();
     let data = standard.as_slice().expect("standard layout");
-    let (n_points, n_dims) = points.dim();
+    let n_dims = points.ncols();
     let (_, data_cov) = data_covariance(points.view());
     let data_var: Vec<f64> = (0..n_dims).map(|d| data_cov[[d, d]]).collect();
     let reg: Vec<f64> = data_var
@@ -112,13 +112,12 @@ pub fn fit_gmm<R: Rng + ?Sized>(
         tol: config.tol,
         max_iter: config.max_iter,
     };
-    let mut resp = vec![0.0; n_points * config.n_components];
     let mut best: Option<(usize, RunOutcome)> = None;
     let mut restart_log_liks = Vec::with_capacity(config.n_init);
     for restart in 0..config.n_init {
         let means = start_means(points.view(), config, rng);
         let start = data_start(means, &data_cov, &context.reg, config.covariance_type);
-        let outcome = run_from_start(&context, start, &mut resp)?;
+        let outcome = run_from_start(&context, start)?;
         let log_lik = final_log_lik(&outcome);
         restart_log_liks.push(log_lik);
         if best

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::covariance::{CovarianceType, Covariances, NotPositiveDefinite, Precision};
 use super::linalg::cholesky;
-use super::passes::{Kernel, e_step, resp_row_major, score};
+use super::passes::{Kernel, SecondMoments, e_step, resp_row_major, score};
 use crate::gmm::GmmError;
 use crate::rng::open_uniform;
 
@@ -147,11 +147,8 @@ impl GaussianMixture {
         let (log_weights, means) = self.kernel_parts();
         let kernel = Kernel::new(&log_weights, means, &self.precision);
         let mut resp = vec![0.0; points.nrows() * self.n_components()];
-        e_step(
-            standard.as_slice().expect("standard layout"),
-            &kernel,
-            &mut resp,
-        );
+        let data = standard.as_slice().expect("standard layout");
+        e_step(data, &kernel, SecondMoments::Skip, Some(&mut resp));
         Ok(Array2::from_shape_vec(
             (points.nrows(), self.n_components()),
             resp_row_major(&resp, self.n_components()),

@@ -1,5 +1,20 @@
-//! The two passes over the data that make one EM iteration, parallel over
+//! The pass over the data that makes one EM iteration, parallel over
 //! fixed chunks of points with rayon.
+//!
+//! One pass computes, for the current model, the responsibilities, the
+//! log-likelihood and every statistic the M-step needs, the second
+//! moments centred about the current means:
+//!
+//! ```text
+//! N_k = Σ_n r_nk,   s_k = Σ_n r_nk x_n,
+//! S_k = Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ          (full; its diagonal otherwise)
+//! ```
+//!
+//! The M-step recentres them exactly about the new means `μ_k' = s_k /
+//! N_k` with `δ = μ_k' − μ_k`: `Σ_n r_nk (x_n − μ_k')(x_n − μ_k')ᵀ = S_k −
+//! N_k δ δᵀ`. Both centres lie inside the component's data, so nothing
+//! cancels the way `E[x²] − E[x]²` does far from the origin, and shifting
+//! the data by a constant shifts the fit.
 //!
 //! Within a chunk the points are transposed (`D × c`) and every quantity
 //! is computed for all points of the chunk at once, component by
@@ -8,11 +23,9 @@
 //! [`crate::math::fast`]. Reductions over points use eight fixed lanes
 //! ([`lane_dot`]), and chunk partial sums are added in chunk order, so
 //! results are bit-identical for any thread count. Memory beyond the data:
-//! the `N × K` responsibilities and O((K + D) · c) scratch per thread.
-//!
-//! Responsibilities are stored chunk by chunk, each chunk component-major
-//! (`K × c`, see [`resp_row_major`]), so both passes read them
-//! contiguously.
+//! O((K + D) · c) scratch per thread, plus the `N × K` responsibilities
+//! only when a caller asks for them (stored chunk by chunk,
+//! component-major, see [`resp_row_major`]).
 
 use rayon::prelude::*;
 
@@ -33,21 +46,42 @@ pub(crate) struct Kernel<'a> {
     constants: Vec<f64>,
 }
 
+/// Which second moments the E-step accumulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecondMoments {
+    /// None (prediction only).
+    Skip,
+    /// The diagonal, `K × D`.
+    Diagonal,
+    /// Full matrices, `K` row-major `D × D` blocks.
+    Full,
+}
+
+impl SecondMoments {
+    fn block(self, n_dims: usize) -> usize {
+        match self {
+            Self::Skip => 0,
+            Self::Diagonal => n_dims,
+            Self::Full => n_dims * n_dims,
+        }
+    }
+}
+
 /// Per-thread buffers for one chunk.
 struct Scratch {
     /// The chunk's points, transposed: `D × c`.
     xt: Vec<f64>,
     /// `x − μ_k`, transposed: `D × c`.
     diff: Vec<f64>,
-    /// One row of `P_k (x − μ_k)`: `c`.
+    /// One row of `P_k (x − μ_k)`, or `r_k (x_i − μ_ki)`: `c`.
     y: Vec<f64>,
     /// `‖P_k (x − μ_k)‖²`: `c`.
     quad: Vec<f64>,
     /// `log p(x_n, k)`, then responsibilities: `K × c`.
     table: Vec<f64>,
-    /// Per point maximum over k, then `log p(x_n)`: `c`.
+    /// Per point maximum over k: `c`.
     max: Vec<f64>,
-    /// Per point `Σ_k exp(...)`, then its inverse: `c`.
+    /// Per point `Σ_k exp(L_nk − m_n)`: `c`.
     sum: Vec<f64>,
 }
 
@@ -100,6 +134,10 @@ impl<'a> Kernel<'a> {
         }
     }
 
+    fn mean(&self, k: usize) -> &[f64] {
+        &self.means[k * self.n_dims..(k + 1) * self.n_dims]
+    }
+
     /// Fills `scratch.table` (`K × n`) with `log p(x_i, k)` for the `n`
     /// points loaded in `scratch.xt`.
     ///
@@ -117,7 +155,7 @@ impl<'a> Kernel<'a> {
             ..
         } = scratch;
         for k in 0..self.n_components {
-            let mean = &self.means[k * n_dims..(k + 1) * n_dims];
+            let mean = self.mean(k);
             let quad = &mut quad[..n];
             quad.fill(0.0);
             match &self.precision.factors {
@@ -157,16 +195,16 @@ impl<'a> Kernel<'a> {
         }
     }
 
-    /// Turns `scratch.table` into responsibilities by log-sum-exp and
-    /// leaves `log p(x_i)` in `scratch.max`.
+    /// Turns `scratch.table` into responsibilities by log-sum-exp; leaves
+    /// `m_i` in `scratch.max` and `s_i` in `scratch.sum`.
     ///
     /// ```text
-    /// m_i = max_k L_ik,  s_i = Σ_k exp(L_ik − m_i),
+    /// m_i = max_k L_ik,  s_i = Σ_k exp(L_ik − m_i)  (in [1, K]),
     /// log p(x_i) = m_i + log s_i,  r_ik = exp(L_ik − m_i) / s_i
     /// ```
     fn normalise_chunk(&self, scratch: &mut Scratch, n: usize) {
         let Scratch {
-            table, max, sum, ..
+            table, max, sum, y, ..
         } = scratch;
         let (max, sum) = (&mut max[..n], &mut sum[..n]);
         max.copy_from_slice(&table[..n]);
@@ -183,15 +221,54 @@ impl<'a> Kernel<'a> {
                 *s += *l;
             }
         }
-        for (m, s) in max.iter_mut().zip(sum.iter_mut()) {
-            *m += fast::ln(*s);
-            *s = 1.0 / *s;
+        let inverse = &mut y[..n];
+        for (inv, &s) in inverse.iter_mut().zip(sum.iter()) {
+            *inv = 1.0 / s;
         }
         for k in 0..self.n_components {
-            for (l, &inv) in table[k * n..(k + 1) * n].iter_mut().zip(sum.iter()) {
+            for (l, &inv) in table[k * n..(k + 1) * n].iter_mut().zip(inverse.iter()) {
                 *l *= inv;
             }
         }
+    }
+
+    /// The statistics of the `n` points loaded in `scratch` (after
+    /// [`Kernel::normalise_chunk`]).
+    fn chunk_moments(&self, scratch: &mut Scratch, n: usize, second: SecondMoments) -> Moments {
+        let (n_components, n_dims) = (self.n_components, self.n_dims);
+        let block = second.block(n_dims);
+        let mut part = Moments::zeros(n_components, n_dims, block);
+        part.log_lik = lane_sum(&scratch.max[..n]) + sum_of_logs(&scratch.sum[..n], n_components);
+        let Scratch {
+            xt, diff, y, table, ..
+        } = scratch;
+        let weighted = &mut y[..n];
+        for k in 0..n_components {
+            let r = &table[k * n..(k + 1) * n];
+            part.counts[k] = lane_sum(r);
+            for d in 0..n_dims {
+                part.sums[k * n_dims + d] = lane_dot(r, &xt[d * n..(d + 1) * n]);
+            }
+            if second == SecondMoments::Skip {
+                continue;
+            }
+            centre(xt, self.mean(k), n, diff);
+            let out = &mut part.second[k * block..(k + 1) * block];
+            for i in 0..n_dims {
+                let diff_i = &diff[i * n..(i + 1) * n];
+                for ((w, &e), &r) in weighted.iter_mut().zip(diff_i).zip(r) {
+                    *w = r * e;
+                }
+                if second == SecondMoments::Full {
+                    for j in 0..=i {
+                        out[i * n_dims + j] = lane_dot(weighted, &diff[j * n..(j + 1) * n]);
+                    }
+                } else {
+                    out[i] = lane_dot(weighted, diff_i);
+                }
+            }
+        }
+        part
     }
 }
 
@@ -235,21 +312,45 @@ fn lane_sum(a: &[f64]) -> f64 {
     lanes.iter().sum::<f64>() + tail
 }
 
-/// Sums from the E-step: `Σ_n log p(x_n)`, `N_k = Σ_n r_nk` and
-/// `Σ_n r_nk x_n` (`K × D`).
+/// `Σ_i log s_i` for values `s_i` in `[1, K]`, as the logs of products
+/// over groups small enough that no product overflows (`K^g <= 2^1000`):
+/// one logarithm per group and lane instead of one per point.
+fn sum_of_logs(values: &[f64], n_components: usize) -> f64 {
+    let log2_k = (n_components.max(2) as f64).log2();
+    let group = ((1000.0 / log2_k).floor() as usize).max(1);
+    let mut total = 0.0;
+    for block in values.chunks(group * 8) {
+        let mut lanes = [1.0; 8];
+        let body = block.chunks_exact(8);
+        let tail: f64 = body.remainder().iter().product();
+        for x in body {
+            for l in 0..8 {
+                lanes[l] *= x[l];
+            }
+        }
+        total += lanes.iter().map(|&p| fast::ln(p)).sum::<f64>() + fast::ln(tail);
+    }
+    total
+}
+
+/// Sums from the E-step: `Σ_n log p(x_n)`, `N_k`, `s_k = Σ_n r_nk x_n`
+/// (`K × D`) and the second moments about the current means (see the
+/// module docs).
 #[derive(Debug, Clone)]
 pub(crate) struct Moments {
     pub(crate) log_lik: f64,
     pub(crate) counts: Vec<f64>,
     pub(crate) sums: Vec<f64>,
+    pub(crate) second: Vec<f64>,
 }
 
 impl Moments {
-    fn zeros(n_components: usize, n_dims: usize) -> Self {
+    fn zeros(n_components: usize, n_dims: usize, block: usize) -> Self {
         Self {
             log_lik: 0.0,
             counts: vec![0.0; n_components],
             sums: vec![0.0; n_components * n_dims],
+            second: vec![0.0; n_components * block],
         }
     }
 
@@ -257,6 +358,7 @@ impl Moments {
         self.log_lik += other.log_lik;
         add_into(&mut self.counts, &other.counts);
         add_into(&mut self.sums, &other.sums);
+        add_into(&mut self.second, &other.second);
         self
     }
 }
@@ -265,41 +367,58 @@ fn add_into(total: &mut [f64], part: &[f64]) {
     total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
 }
 
-/// The E-step: writes `r_nk = p(c_n = k | x_n)` into `resp` (`N × K`
-/// entries in the chunked layout of the module docs) by log-sum-exp and
-/// returns the [`Moments`].
+/// The E-step with the M-step's statistics: returns the [`Moments`] of
+/// the model in `kernel` and, when `resp` is given, writes `r_nk = p(c_n =
+/// k | x_n)` into it (`N × K` entries in the chunked layout).
 ///
 /// ```text
 /// r_nk = exp( log p(x_n, k) − logsumexp_j log p(x_n, j) )
 /// ```
-pub(crate) fn e_step(points: &[f64], kernel: &Kernel, resp: &mut [f64]) -> Moments {
+///
+/// The lower triangle of each full second moment is filled, then
+/// mirrored.
+pub(crate) fn e_step(
+    points: &[f64],
+    kernel: &Kernel,
+    second: SecondMoments,
+    resp: Option<&mut [f64]>,
+) -> Moments {
     let (n_components, n_dims) = (kernel.n_components, kernel.n_dims);
-    let parts: Vec<Moments> = points
-        .par_chunks(CHUNK_POINTS * n_dims)
-        .zip(resp.par_chunks_mut(CHUNK_POINTS * n_components))
-        .map_init(
-            || Scratch::new(n_components, n_dims),
-            |scratch, (chunk, resp_chunk)| {
-                let n = scratch.load(chunk, n_dims);
-                kernel.log_joint_chunk(scratch, n);
-                kernel.normalise_chunk(scratch, n);
-                let mut part = Moments::zeros(n_components, n_dims);
-                part.log_lik = lane_sum(&scratch.max[..n]);
-                for k in 0..n_components {
-                    let r = &scratch.table[k * n..(k + 1) * n];
-                    part.counts[k] = lane_sum(r);
-                    for d in 0..n_dims {
-                        part.sums[k * n_dims + d] = lane_dot(r, &scratch.xt[d * n..(d + 1) * n]);
-                    }
-                }
+    let chunks = points.par_chunks(CHUNK_POINTS * n_dims);
+    let init = || Scratch::new(n_components, n_dims);
+    let process = |scratch: &mut Scratch, chunk: &[f64]| {
+        let n = scratch.load(chunk, n_dims);
+        kernel.log_joint_chunk(scratch, n);
+        kernel.normalise_chunk(scratch, n);
+        (kernel.chunk_moments(scratch, n, second), n)
+    };
+    let parts: Vec<Moments> = match resp {
+        Some(resp) => chunks
+            .zip(resp.par_chunks_mut(CHUNK_POINTS * n_components))
+            .map_init(init, |scratch, (chunk, resp_chunk)| {
+                let (part, n) = process(scratch, chunk);
                 resp_chunk.copy_from_slice(&scratch.table[..n_components * n]);
                 part
-            },
-        )
-        .collect();
-    parts
+            })
+            .collect(),
+        None => chunks
+            .map_init(init, |scratch, chunk| process(scratch, chunk).0)
+            .collect(),
+    };
+    let block = second.block(n_dims);
+    let mut total = parts
         .iter()
-        .fold(Moments::zeros(n_components, n_dims), Moments::add)
+        .fold(Moments::zeros(n_components, n_dims, block), Moments::add);
+    if second == SecondMoments::Full {
+        for matrix in total.second.chunks_mut(block) {
+            for i in 0..n_dims {
+                for j in 0..i {
+                    matrix[j * n_dims + i] = matrix[i * n_dims + j];
+                }
+            }
+        }
+    }
+    total
 }
 
 /// `Σ_n log p(x_n)` and, per point, `log p(x_n)` into `log_px` (N).
@@ -314,77 +433,14 @@ pub(crate) fn score(points: &[f64], kernel: &Kernel, log_px: &mut [f64]) -> f64 
                 let n = scratch.load(chunk, n_dims);
                 kernel.log_joint_chunk(scratch, n);
                 kernel.normalise_chunk(scratch, n);
-                out.copy_from_slice(&scratch.max[..n]);
+                for ((o, &m), &s) in out.iter_mut().zip(&scratch.max).zip(&scratch.sum) {
+                    *o = m + fast::ln(s);
+                }
                 lane_sum(out)
             },
         )
         .collect();
     parts.iter().sum()
-}
-
-/// Centred second moments of every component about `means` (`K × D`).
-///
-/// ```text
-/// full:      S_k = Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ     (K row-major D × D)
-/// diagonal:  s_kd = Σ_n r_nk (x_nd − μ_kd)²             (K × D)
-/// ```
-///
-/// Only the lower triangle of each `S_k` is accumulated, then mirrored.
-pub(crate) fn scatter(
-    points: &[f64],
-    resp: &[f64],
-    means: &[f64],
-    n_components: usize,
-    full: bool,
-) -> Vec<f64> {
-    let n_dims = means.len() / n_components;
-    let block = if full { n_dims * n_dims } else { n_dims };
-    let parts: Vec<Vec<f64>> = points
-        .par_chunks(CHUNK_POINTS * n_dims)
-        .zip(resp.par_chunks(CHUNK_POINTS * n_components))
-        .map_init(
-            || Scratch::new(n_components, n_dims),
-            |scratch, (chunk, resp_chunk)| {
-                let n = scratch.load(chunk, n_dims);
-                let mut part = vec![0.0; n_components * block];
-                let Scratch { xt, diff, y, .. } = scratch;
-                let weighted = &mut y[..n];
-                for k in 0..n_components {
-                    centre(xt, &means[k * n_dims..(k + 1) * n_dims], n, diff);
-                    let r = &resp_chunk[k * n..(k + 1) * n];
-                    let out = &mut part[k * block..(k + 1) * block];
-                    for i in 0..n_dims {
-                        let diff_i = &diff[i * n..(i + 1) * n];
-                        for ((w, &e), &r) in weighted.iter_mut().zip(diff_i).zip(r) {
-                            *w = r * e;
-                        }
-                        if full {
-                            for j in 0..=i {
-                                out[i * n_dims + j] = lane_dot(weighted, &diff[j * n..(j + 1) * n]);
-                            }
-                        } else {
-                            out[i] = lane_dot(weighted, diff_i);
-                        }
-                    }
-                }
-                part
-            },
-        )
-        .collect();
-    let mut total = vec![0.0; n_components * block];
-    for part in &parts {
-        add_into(&mut total, part);
-    }
-    if full {
-        for matrix in total.chunks_mut(block) {
-            for i in 0..n_dims {
-                for j in 0..i {
-                    matrix[j * n_dims + i] = matrix[i * n_dims + j];
-                }
-            }
-        }
-    }
-    total
 }
 
 /// Converts responsibilities from the chunked layout of the module docs to

@@ -6,7 +6,7 @@ use ndarray::Array2;
 
 use super::covariance::{CovarianceType, Covariances, NotPositiveDefinite, Precision};
 use super::model::GaussianMixture;
-use super::passes::{Kernel, Moments, e_step, scatter};
+use super::passes::{Kernel, Moments, SecondMoments, e_step};
 use super::{COLLAPSE_RATIO, EMPTY_COUNT};
 use crate::gmm::GmmError;
 
@@ -47,20 +47,16 @@ fn not_positive_definite(error: NotPositiveDefinite) -> GmmError {
 }
 
 /// Runs EM from `start` until the tolerance or `max_iter`.
-pub(crate) fn run_from_start(
-    context: &RunContext,
-    start: Start,
-    resp: &mut [f64],
-) -> Result<RunOutcome, GmmError> {
+pub(crate) fn run_from_start(context: &RunContext, start: Start) -> Result<RunOutcome, GmmError> {
     let n_points = context.data.len() / context.n_dims;
     let n_components = start.weights.len();
     let mut state = start;
-    let mut moments = expectation(context, &state, resp)?;
+    let mut moments = expectation(context, &state)?;
     let mut trace = vec![moments.log_lik];
     let (mut n_iter, mut converged) = (0, false);
     for iteration in 1..=context.max_iter {
-        maximisation(context, &mut state, &moments, resp)?;
-        let next = expectation(context, &state, resp)?;
+        maximisation(context, &mut state, &moments)?;
+        let next = expectation(context, &state)?;
         let change = (next.log_lik - moments.log_lik).abs() / n_points as f64;
         trace.push(next.log_lik);
         n_iter = iteration;
@@ -82,7 +78,7 @@ pub(crate) fn run_from_start(
     })
 }
 
-fn expectation(context: &RunContext, state: &Start, resp: &mut [f64]) -> Result<Moments, GmmError> {
+fn expectation(context: &RunContext, state: &Start) -> Result<Moments, GmmError> {
     let (n_components, n_dims) = state.means.dim();
     let precision =
         Precision::new(&state.covariances, n_components, n_dims).map_err(not_positive_definite)?;
@@ -92,7 +88,11 @@ fn expectation(context: &RunContext, state: &Start, resp: &mut [f64]) -> Result<
         .as_slice()
         .expect("owned means are standard layout");
     let kernel = Kernel::new(&log_weights, means, &precision);
-    Ok(e_step(context.data, &kernel, resp))
+    let second = match state.covariances.covariance_type() {
+        CovarianceType::Full | CovarianceType::Tied => SecondMoments::Full,
+        CovarianceType::Diag | CovarianceType::Spherical => SecondMoments::Diagonal,
+    };
+    Ok(e_step(context.data, &kernel, second, None))
 }
 
 /// The M-step (see [`super::fit_gmm`]), with the empty-component policy.
@@ -100,9 +100,9 @@ fn maximisation(
     context: &RunContext,
     state: &mut Start,
     moments: &Moments,
-    resp: &[f64],
 ) -> Result<(), GmmError> {
     let (n_components, n_dims) = state.means.dim();
+    let old_means = state.means.clone();
     let total: f64 = moments.counts.iter().sum();
     let empty: Vec<bool> = moments.counts.iter().map(|&c| c <= EMPTY_COUNT).collect();
     let sums = moments.sums.chunks(n_dims);
@@ -117,13 +117,7 @@ fn maximisation(
     let weight_sum: f64 = state.weights.iter().sum();
     state.weights.iter_mut().for_each(|w| *w /= weight_sum);
 
-    let covariance_type = state.covariances.covariance_type();
-    let full = matches!(covariance_type, CovarianceType::Full | CovarianceType::Tied);
-    let means = state
-        .means
-        .as_slice()
-        .expect("owned means are standard layout");
-    let scatters = scatter(context.data, resp, means, n_components, full);
+    let scatters = recentre(moments, &old_means, &state.means);
     let unregularised = context.reg.iter().all(|&r| r == 0.0);
     let counts = &moments.counts;
     let n_points = context.data.len() / n_dims;
@@ -156,14 +150,15 @@ fn maximisation(
         Covariances::Diag(variances) => {
             for k in (0..n_components).filter(|&k| !empty[k]) {
                 for d in 0..n_dims {
-                    variances[[k, d]] = scatters[k * n_dims + d] / counts[k] + context.reg[d];
+                    let spread = (scatters[k * n_dims + d] / counts[k]).max(0.0);
+                    variances[[k, d]] = spread + context.reg[d];
                 }
             }
         }
         Covariances::Spherical(variances) => {
             for k in (0..n_components).filter(|&k| !empty[k]) {
                 let sum: f64 = (0..n_dims)
-                    .map(|d| scatters[k * n_dims + d] / counts[k] + context.reg[d])
+                    .map(|d| (scatters[k * n_dims + d] / counts[k]).max(0.0) + context.reg[d])
                     .sum();
                 variances[k] = sum / n_dims as f64;
             }
@@ -173,6 +168,33 @@ fn maximisation(
         check_collapse(context, &state.covariances, &empty)?;
     }
     Ok(())
+}
+
+/// The second moments about the new means, from those about the old
+/// ones: `S_k − N_k δ_k δ_kᵀ` with `δ_k = μ_k' − μ_k` (the diagonal only
+/// when the moments are diagonal).
+fn recentre(moments: &Moments, old_means: &Array2<f64>, new_means: &Array2<f64>) -> Vec<f64> {
+    let (n_components, n_dims) = old_means.dim();
+    let block = moments.second.len() / n_components;
+    let full = block == n_dims * n_dims;
+    let mut centred = moments.second.clone();
+    for k in 0..n_components {
+        let count = moments.counts[k];
+        let delta: Vec<f64> = (0..n_dims)
+            .map(|d| new_means[[k, d]] - old_means[[k, d]])
+            .collect();
+        let out = &mut centred[k * block..(k + 1) * block];
+        for i in 0..n_dims {
+            if full {
+                for j in 0..n_dims {
+                    out[i * n_dims + j] -= count * delta[i] * delta[j];
+                }
+            } else {
+                out[i] -= count * delta[i] * delta[i];
+            }
+        }
+    }
+    centred
 }
 
 fn fill_matrix(matrix: &mut Array2<f64>, scatter: &[f64], count: f64, reg: &[f64]) {
@@ -233,7 +255,6 @@ pub struct EmStepper<'a> {
     context: RunContext<'a>,
     state: Start,
     moments: Moments,
-    resp: Vec<f64>,
 }
 
 impl<'a> EmStepper<'a> {
@@ -283,13 +304,11 @@ impl<'a> EmStepper<'a> {
             means: model.means().clone(),
             covariances: model.covariances().clone(),
         };
-        let mut resp = vec![0.0; points.nrows() * model.n_components()];
-        let moments = expectation(&context, &state, &mut resp)?;
+        let moments = expectation(&context, &state)?;
         Ok(Self {
             context,
             state,
             moments,
-            resp,
         })
     }
 
@@ -305,8 +324,8 @@ impl<'a> EmStepper<'a> {
     ///
     /// [`GmmError`] on a collapse with no regularisation.
     pub fn step(&mut self) -> Result<f64, GmmError> {
-        maximisation(&self.context, &mut self.state, &self.moments, &self.resp)?;
-        self.moments = expectation(&self.context, &self.state, &mut self.resp)?;
+        maximisation(&self.context, &mut self.state, &self.moments)?;
+        self.moments = expectation(&self.context, &self.state)?;
         Ok(self.moments.log_lik)
     }
 
