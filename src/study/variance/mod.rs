@@ -47,6 +47,7 @@
 mod analysis;
 mod config;
 pub mod gmm_problem;
+mod headline;
 
 pub use analysis::build_outputs;
 pub use config::{PROBLEM_KINDS, parse_variance_study};
