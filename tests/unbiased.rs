@@ -82,11 +82,6 @@ fn assert_unbiased(problem: &ToyProblem, n_draws: usize) {
             problem.name,
             stats.max_bias_z,
         );
-        assert!(
-            stats.summed_variance > 0.0,
-            "{} has no variance",
-            stats.name
-        );
     }
 }
 
@@ -101,20 +96,24 @@ fn one_bit_with_target_0499() {
     assert_unbiased(&ToyProblem::one_bit(0.499, 0.8), 100_000);
 }
 
+/// The problems of the variance study (one bit at `φ = 0` with both
+/// targets, 100 bits, 4 and 10 classes); at `φ = 0` DisARM is exact
+/// (zero variance), which the check must accept.
 #[test]
-fn hundred_bits_with_normal_logits() {
-    assert_unbiased(&ToyProblem::bits(100, 0.45, 11), 20_000);
+fn variance_study_problems() {
+    for problem in ToyProblem::standard_set(0) {
+        let n_draws = match problem.variables {
+            Variables::Binary if problem.phi.len() == 1 => 60_000,
+            Variables::Binary => 12_000,
+            Variables::Categorical { .. } => 25_000,
+        };
+        assert_unbiased(&problem, n_draws);
+    }
 }
 
 #[test]
-fn categorical_four_classes_linear_and_target() {
-    assert_unbiased(&ToyProblem::categorical_linear(4, 12), 50_000);
-    assert_unbiased(&ToyProblem::categorical_target(4, 13), 50_000);
-}
-
-#[test]
-fn categorical_ten_classes_target() {
-    assert_unbiased(&ToyProblem::categorical_target(10, 14), 30_000);
+fn categorical_four_classes_linear() {
+    assert_unbiased(&ToyProblem::categorical_linear(4, 12), 40_000);
 }
 
 #[test]

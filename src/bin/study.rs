@@ -16,6 +16,14 @@ use rebar_optimizer::study::analyse::build_for_kind;
 use rebar_optimizer::study::manifest::Manifest;
 use rebar_optimizer::study::{Progress, RunOptions, Shard, StudyError, load_plan, merge, run};
 
+/// Prints a line on stdout, ignoring a closed pipe (`study list | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 const EXAMPLES: &str = "\
 Examples:
   study                                   run studies/default.toml into reports/default/
@@ -236,7 +244,7 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
     }?;
     reporter.finish();
     if !args.quiet {
-        println!(
+        say!(
             "study: wrote {} ({} cells, {} resumed) in {:.1} s",
             outcome.out.display(),
             outcome.n_cells,
@@ -324,7 +332,7 @@ impl Reporter {
 
 fn merge_command(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let manifest = merge(dirs, out)?;
-    println!(
+    say!(
         "study: merged {} shard folders ({} cells) into {}",
         dirs.len(),
         manifest.n_cells,
@@ -344,7 +352,7 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
     }
     let (name, epsilon) = (&manifest.study_name, manifest.epsilon);
     build_for_kind(&manifest.kind, dir, name, epsilon, manifest.n_cells)?;
-    println!(
+    say!(
         "study: rebuilt the summary, figures and report of {}",
         dir.display()
     );
@@ -354,19 +362,19 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
 fn list_command(file: &Path) -> Result<(), Failure> {
     let plan = load_plan(file)?;
     let n_cells = plan.n_cells();
-    println!("{}: {} study, {n_cells} cells", file.display(), plan.kind());
+    say!("{}: {} study, {n_cells} cells", file.display(), plan.kind());
     let shown = 8.min(n_cells);
-    println!("first {shown} cells in grid order:");
+    say!("first {shown} cells in grid order:");
     for index in 0..shown {
-        println!("  {index:>6}  {}", plan.cell_label(index));
+        say!("  {index:>6}  {}", plan.cell_label(index));
     }
-    println!("work: {}", plan.work_summary());
+    say!("work: {}", plan.work_summary());
     Ok(())
 }
 
 fn validate_command(file: &Path) -> Result<(), Failure> {
     let plan = load_plan(file)?;
-    println!(
+    say!(
         "{}: valid {} study ({} cells)",
         file.display(),
         plan.kind(),

@@ -241,6 +241,11 @@ impl Estimator {
                     temperature,
                     coupling,
                 };
+                if m == 1 {
+                    let n = rebar::sample(variable, ws, phi, params, f, rng, false);
+                    grad_phi.copy_from_slice(&ws.g_hat);
+                    return Estimate { n_evals: n };
+                }
                 grad_phi.fill(0.0);
                 let mut n = 0;
                 for _ in 0..m {

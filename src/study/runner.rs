@@ -12,8 +12,8 @@
 use std::time::Instant;
 
 use crate::gmm::{
-    EmSettings, GmmError, Mixture, SviLog, SviSettings, fit_em, fit_svi, floored_components,
-    initial_mixture,
+    EmSettings, GmmError, Mixture, SviLog, SviSettings, Variational, fit_em, fit_svi,
+    floored_components, initial_mixture,
 };
 use crate::rng::cell_stream;
 
@@ -85,6 +85,12 @@ pub fn run_cell(study: &Study, cell: &Cell) -> Result<CellRows, CellError> {
                 log_every: study.log_every,
                 variance_floor: study.variance_floor,
                 variance_draws: study.svi.variance_draws,
+                variational: if study.svi.variational == "amortised" {
+                    Variational::Amortised
+                } else {
+                    Variational::Local
+                },
+                batch_size: study.svi.batch_size,
                 ..SviSettings::default()
             };
             run_svi(study, cell, &init, &settings).map_err(|err| fail(&err))

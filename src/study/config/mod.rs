@@ -36,6 +36,8 @@
 //! covariance = "diag"               # the only covariance SVI fits so far
 //! variance_draws = 0                # extra draws per logged step for the
 //!                                   # gradient-variance column (0: off, else >= 2)
+//! variational = "local"             # or "amortised": q(c | x) = softmax(W x + β)
+//! batch_size = 64                   # points per step; absent: every point
 //!
 //! [estimator_options]               # optional, passed to the estimators
 //! baseline_decay = 0.9              # reinforce-ema
@@ -51,7 +53,7 @@ use serde::Deserialize;
 mod validate;
 
 pub(crate) use validate::{check_estimator_options, check_list, check_positive, invalid};
-use validate::{default_covariance, default_max_iter, default_tol};
+use validate::{default_covariance, default_max_iter, default_tol, default_variational};
 
 use crate::data::{DataError, Dataset};
 use crate::estimator::{Coupling, EstimatorError, EstimatorKind, EstimatorSettings, Variables};
@@ -154,6 +156,12 @@ pub struct SviOptions {
     /// gradient-variance column; 0 turns it off.
     #[serde(default)]
     pub variance_draws: usize,
+    /// Variational family: `local` logits per point or `amortised`.
+    #[serde(default = "default_variational")]
+    pub variational: String,
+    /// Points per SVI step (absent: every point).
+    #[serde(default)]
+    pub batch_size: Option<usize>,
 }
 
 impl Default for SviOptions {
@@ -161,6 +169,8 @@ impl Default for SviOptions {
         Self {
             covariance: default_covariance(),
             variance_draws: 0,
+            variational: default_variational(),
+            batch_size: None,
         }
     }
 }

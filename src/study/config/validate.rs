@@ -66,6 +66,9 @@ pub(super) fn default_tol() -> f64 {
 pub(super) fn default_covariance() -> String {
     "diag".to_string()
 }
+pub(super) fn default_variational() -> String {
+    "local".to_string()
+}
 pub(super) fn default_n_samples() -> usize {
     1
 }
@@ -164,7 +167,7 @@ pub(super) fn validate(raw: RawSviStudy, source: StudySource) -> Result<Study, C
     check_scalars(path, &raw)?;
     check_estimator_options(path, &raw.estimator_options)?;
     let datasets = read_datasets(path, &raw.datasets)?;
-    check_components_fit(path, &raw.n_components, &datasets)?;
+    check_components_fit(path, &raw.n_components, &datasets, raw.svi.batch_size)?;
     let study = Study {
         source,
         master_seed: raw.master_seed,
@@ -299,6 +302,20 @@ fn check_scalars(path: &Path, raw: &RawSviStudy) -> Result<(), ConfigError> {
         let rule = "must be 0 (off) or at least 2";
         return Err(invalid(path, "svi.variance_draws", &1, rule));
     }
+    if !["local", "amortised"].contains(&raw.svi.variational.as_str()) {
+        let value = format!("{:?}", raw.svi.variational);
+        return Err(invalid(
+            path,
+            "svi.variational",
+            &value,
+            "known families: local, amortised",
+        ));
+    }
+    if raw.svi.batch_size == Some(0) {
+        return Err(invalid(path, "svi.batch_size", &0, "must be at least 1"));
+    }
+    // Known limitation: SVI runs diagonal covariances only, because the
+    // harness's EM baseline (gmm::fit_em from the shared start) is diagonal.
     if raw.svi.covariance != "diag" {
         let value = format!("{:?}", raw.svi.covariance);
         return Err(invalid(
@@ -375,7 +392,18 @@ fn check_components_fit(
     path: &Path,
     n_components: &[usize],
     datasets: &[StudyDataset],
+    batch_size: Option<usize>,
 ) -> Result<(), ConfigError> {
+    for dataset in datasets {
+        let n_points = dataset.data.points.nrows();
+        if let Some(batch) = batch_size.filter(|&b| b > n_points) {
+            let rule = format!(
+                "must be at most the number of points of data set {:?} ({n_points})",
+                dataset.name
+            );
+            return Err(invalid(path, "svi.batch_size", &batch, &rule));
+        }
+    }
     for (index, &k) in n_components.iter().enumerate() {
         for dataset in datasets {
             let n_points = dataset.data.points.nrows();
