@@ -14,7 +14,6 @@ use rand::Rng;
 use super::Objective;
 use super::variable::Bernoulli;
 use super::workspace::{Workspace, fill_uniform};
-use crate::math::sigmoid;
 
 /// Which antithetic estimator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +29,11 @@ pub(crate) const ANTITHETIC_EVALS: usize = 2;
 
 /// Writes the mean of `n_samples` ARM or DisARM samples into `grad_phi`
 /// and returns the number of evaluations of `f`. `ws` must be prepared
-/// for `phi` with [`Bernoulli`].
-#[allow(clippy::too_many_arguments)]
+/// for the logits with [`Bernoulli`].
 pub(crate) fn estimate<O, R>(
     _kind: &Bernoulli,
     which: Antithetic,
     ws: &mut Workspace,
-    phi: &[f64],
     n_samples: usize,
     f: &O,
     rng: &mut R,
@@ -69,11 +66,13 @@ where
                 }
             }
             Antithetic::Disarm => {
-                let per_bit = ws.b.iter().zip(&ws.b_other).zip(phi);
-                for (g, ((&b, &b_other), &p)) in grad_phi.iter_mut().zip(per_bit) {
+                // sigmoid(|φ|) = max(θ, 1 − θ), both cached.
+                let cached = ws.theta.iter().zip(&ws.aux);
+                let per_bit = ws.b.iter().zip(&ws.b_other).zip(cached);
+                for (g, ((&b, &b_other), (&t, &t_bar))) in grad_phi.iter_mut().zip(per_bit) {
                     let sign = if b_other > 0.5 { -1.0 } else { 1.0 };
                     let differs = if b != b_other { 1.0 } else { 0.0 };
-                    *g += 0.5 * weight * sign * differs * sigmoid(p.abs());
+                    *g += 0.5 * weight * sign * differs * t.max(t_bar);
                 }
             }
         }

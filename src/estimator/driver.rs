@@ -220,6 +220,8 @@ impl Estimator {
                 reinforce::estimate(variable, ws, m, baseline, f, rng, grad_phi).0
             }
             EstimatorKind::ReinforceEma { decay } => {
+                // Known limitation: one moving average per estimator, so a caller that
+                // reuses it across different blocks (mixture points) averages their f.
                 let baseline = Baseline::Constant(self.ema_baseline.unwrap_or(0.0));
                 let (n, mean) = reinforce::estimate(variable, ws, m, baseline, f, rng, grad_phi);
                 self.ema_baseline = Some(match self.ema_baseline {
@@ -269,7 +271,7 @@ impl Estimator {
                 };
                 // Only binary estimators reach here (checked in `try_new`);
                 // the antithetic estimators take `Bernoulli` by type.
-                arm::estimate(&Bernoulli, which, ws, phi, m, f, rng, grad_phi)
+                arm::estimate(&Bernoulli, which, ws, m, f, rng, grad_phi)
             }
             EstimatorKind::Gumbel { temperature } => {
                 let which = Relaxed::Gumbel;

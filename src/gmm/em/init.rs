@@ -15,6 +15,7 @@ pub enum Init {
     /// is a uniform data point, each next one a data point drawn with
     /// probability proportional to its squared distance to the nearest
     /// mean already chosen. No Lloyd iterations follow; EM refines.
+    // Known limitation: seeding only, no Lloyd steps, because EM restarts refine the seeds.
     KMeansPlusPlus,
     /// K data points with distinct values, drawn uniformly.
     RandomFromData,

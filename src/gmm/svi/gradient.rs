@@ -153,6 +153,7 @@ impl SviProblem<'_> {
     /// `estimator` at `params`, from `n_draws` independent estimates per
     /// point (the unbiased sample variance per coordinate, over every
     /// point whatever the batch size).
+    // Known limitation: the probe visits every point, because it measures the whole φ.
     pub(crate) fn grad_variance<R: Rng + ?Sized>(
         &mut self,
         params: &[f64],

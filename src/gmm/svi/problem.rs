@@ -160,6 +160,7 @@ impl<'a> SviProblem<'a> {
     /// Sets the mini-batch size: each gradient uses `B` points drawn
     /// without replacement and scales their terms by `N / B` (`None` or
     /// `B >= N`: every point, scale 1).
+    // Known limitation: Adam momentum moves φ outside the batch, because one Adam serves all.
     pub fn with_batch_size(mut self, batch_size: Option<usize>) -> Self {
         self.batch_size = batch_size.filter(|&b| b > 0 && b < self.points.nrows());
         self
