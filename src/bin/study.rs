@@ -15,6 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rebar_optimizer::study::analyse::build_for_kind;
 use rebar_optimizer::study::manifest::Manifest;
 use rebar_optimizer::study::{Progress, RunOptions, Shard, StudyError, load_plan, merge, run};
+use rebar_optimizer::study::{suite, suite_report, suite_run};
 
 /// Prints a line on stdout, ignoring a closed pipe (`study list | head`).
 macro_rules! say {
@@ -220,7 +221,11 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             "--threads 0 is not allowed: use at least 1".to_string(),
         ));
     }
-    let plan = load_plan(&args.file)?;
+    // A suite runs its parts through `run` one after another.
+    let plan = match suite_run::is_suite(&args.file) {
+        true => None,
+        false => Some(load_plan(&args.file)?),
+    };
     let out = args
         .out
         .clone()
@@ -239,8 +244,8 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             .num_threads(threads)
             .build()
             .map_err(|err| usage(format!("cannot start {threads} threads: {err}")))?
-            .install(|| run(plan.as_ref(), &options)),
-        None => run(plan.as_ref(), &options),
+            .install(|| execute(plan.as_deref(), &args.file, &options)),
+        None => execute(plan.as_deref(), &args.file, &options),
     }?;
     reporter.finish();
     if !args.quiet {
@@ -253,6 +258,18 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// Runs a study of any kind, or a suite when `plan` is `None`.
+fn execute(
+    plan: Option<&dyn rebar_optimizer::study::plan::Plan>,
+    file: &Path,
+    options: &RunOptions<'_>,
+) -> Result<rebar_optimizer::study::RunOutcome, StudyError> {
+    match plan {
+        Some(plan) => run(plan, options),
+        None => suite_run::run_suite_file(file, options),
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, plain lines otherwise, nothing
@@ -342,6 +359,16 @@ fn merge_command(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
 }
 
 fn report_command(dir: &Path) -> Result<(), Failure> {
+    if suite::read_record(dir).is_some() {
+        suite_report::build_suite_report(dir)?;
+        println!("study: rebuilt the suite report of {}", dir.display());
+        return Ok(());
+    }
+    if suite::read_record(dir).is_some() {
+        suite_report::build_suite_report(dir)?;
+        println!("study: rebuilt the suite report of {}", dir.display());
+        return Ok(());
+    }
     let manifest = Manifest::read(dir).map_err(usage)?;
     if manifest.shard != "1/1" && manifest.shard != "merged" {
         return Err(usage(format!(
@@ -360,6 +387,11 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
 }
 
 fn list_command(file: &Path) -> Result<(), Failure> {
+    if suite_run::is_suite(file) {
+        let n_cells = suite_run::validate_suite_file(file)?;
+        println!("{}: suite, {n_cells} cells in its parts", file.display());
+        return Ok(());
+    }
     let plan = load_plan(file)?;
     let n_cells = plan.n_cells();
     say!("{}: {} study, {n_cells} cells", file.display(), plan.kind());
@@ -373,6 +405,14 @@ fn list_command(file: &Path) -> Result<(), Failure> {
 }
 
 fn validate_command(file: &Path) -> Result<(), Failure> {
+    if suite_run::is_suite(file) {
+        let n_cells = suite_run::validate_suite_file(file)?;
+        println!(
+            "{}: valid suite ({n_cells} cells in its parts)",
+            file.display()
+        );
+        return Ok(());
+    }
     let plan = load_plan(file)?;
     say!(
         "{}: valid {} study ({} cells)",

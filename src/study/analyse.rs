@@ -29,6 +29,7 @@ pub fn build_for_kind(
 ) -> Result<(), StudyError> {
     match kind {
         "variance" => super::variance::build_outputs(dir, name, n_cells),
+        "toy" => super::toy_analysis::build_outputs(dir, name, n_cells),
         _ => build_outputs(dir, name, epsilon, n_cells),
     }
 }

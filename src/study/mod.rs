@@ -23,8 +23,14 @@ pub mod report;
 pub mod runner;
 pub mod stats;
 pub mod store;
+pub mod suite;
+pub mod suite_report;
+pub mod suite_run;
+pub mod suite_sections;
 pub mod summary;
 pub mod tables;
+pub mod toy;
+pub mod toy_analysis;
 pub mod variance;
 
 use std::path::PathBuf;

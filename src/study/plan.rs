@@ -52,6 +52,7 @@ pub trait Plan: Sync {
 /// The headers of `results.csv` and `timings.csv` for a study kind.
 pub fn headers_of(kind: &str) -> (&'static str, &'static str) {
     match kind {
+        "toy" => (super::toy::RESULTS_HEADER, super::toy::TIMINGS_HEADER),
         "variance" => (
             super::variance::RESULTS_HEADER,
             super::variance::TIMINGS_HEADER,
@@ -137,7 +138,11 @@ pub fn load_plan(path: &Path) -> Result<Box<dyn Plan>, StudyError> {
             .and_then(|k| k.as_str().map(str::to_string)),
         Err(_) => None,
     };
-    let plan: Box<dyn Plan> = if kind.as_deref() == Some("variance") {
+    let plan: Box<dyn Plan> = if kind.as_deref() == Some("toy") {
+        Box::new(super::toy::ToyPlan::new(super::toy::parse_toy_study(
+            path, &text,
+        )?))
+    } else if kind.as_deref() == Some("variance") {
         Box::new(VariancePlan::new(parse_variance_study(path, &text)?))
     } else {
         Box::new(SviPlan::new(parse_study(path, &text)?))

@@ -291,7 +291,7 @@ impl Study {
 }
 
 /// The study kinds this build runs.
-pub const STUDY_KINDS: &[&str] = &["svi", "variance"];
+pub const STUDY_KINDS: &[&str] = &["svi", "variance", "toy", "suite"];
 
 /// Reads, parses and validates a study file, and reads its data sets.
 ///
@@ -326,7 +326,7 @@ pub fn parse_study(path: &Path, text: &str) -> Result<Study, ConfigError> {
     };
     if kind != "svi" {
         if STUDY_KINDS.contains(&kind.as_str()) {
-            let rule = "this is an SVI study file; read variance studies with load_plan";
+            let rule = "this is an SVI study file; read other kinds with load_plan";
             return Err(invalid(path, "kind", &format!("{kind:?}"), rule));
         }
         let rule = format!("known kinds: {}", STUDY_KINDS.join(", "));
