@@ -150,9 +150,11 @@ pub struct EstimatorStats {
     pub max_bias_z: f64,
     /// `Σ_j Var(ĝ_j)`.
     pub summed_variance: f64,
-    /// `log10` of the summed variance.
+    /// `log10` of the summed variance (`-inf` for an estimator with zero
+    /// variance, such as DisARM on one bit at `φ = 0`, which is exact).
     pub log10_summed_variance: f64,
-    /// `‖mean‖ / sqrt(summed variance)`.
+    /// `‖mean‖ / sqrt(summed variance)` (`inf` for zero variance and a
+    /// non-zero mean, `NaN` when both are zero).
     pub snr: f64,
     /// Evaluations of `f` per estimate.
     pub evals_per_estimate: f64,
