@@ -250,22 +250,25 @@ impl<'a> Kernel<'a> {
             for d in 0..n_dims {
                 part.sums[k * n_dims + d] = lane_dot(r, &xt[d * n..(d + 1) * n]);
             }
-            if second == SecondMoments::Skip {
-                continue;
-            }
-            centre(xt, self.mean(k), n, diff);
             let out = &mut part.second[k * block..(k + 1) * block];
-            for i in 0..n_dims {
-                let diff_i = &diff[i * n..(i + 1) * n];
-                for ((w, &e), &r) in weighted.iter_mut().zip(diff_i).zip(r) {
-                    *w = r * e;
-                }
-                if second == SecondMoments::Full {
-                    for j in 0..=i {
-                        out[i * n_dims + j] = lane_dot(weighted, &diff[j * n..(j + 1) * n]);
+            match second {
+                SecondMoments::Skip => {}
+                SecondMoments::Diagonal => {
+                    for (d, (o, &m)) in out.iter_mut().zip(self.mean(k)).enumerate() {
+                        *o = lane_weighted_squares(r, &xt[d * n..(d + 1) * n], m);
                     }
-                } else {
-                    out[i] = lane_dot(weighted, diff_i);
+                }
+                SecondMoments::Full => {
+                    centre(xt, self.mean(k), n, diff);
+                    for i in 0..n_dims {
+                        let diff_i = &diff[i * n..(i + 1) * n];
+                        for ((w, &e), &r) in weighted.iter_mut().zip(diff_i).zip(r) {
+                            *w = r * e;
+                        }
+                        for j in 0..=i {
+                            out[i * n_dims + j] = lane_dot(weighted, &diff[j * n..(j + 1) * n]);
+                        }
+                    }
                 }
             }
         }
@@ -343,6 +346,26 @@ pub(crate) fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// `Σ_i r_i (x_i − m)²` with eight fixed partial sums, in one pass.
+#[inline]
+fn lane_weighted_squares(r: &[f64], x: &[f64], m: f64) -> f64 {
+    let mut lanes = [0.0; 8];
+    let (r_body, x_body) = (r.chunks_exact(8), x.chunks_exact(8));
+    let (r_tail, x_tail) = (r_body.remainder(), x_body.remainder());
+    for (w, v) in r_body.zip(x_body) {
+        for l in 0..8 {
+            let e = v[l] - m;
+            lanes[l] += w[l] * e * e;
+        }
+    }
+    let tail: f64 = r_tail
+        .iter()
+        .zip(x_tail)
+        .map(|(w, v)| w * (v - m) * (v - m))
+        .sum();
     lanes.iter().sum::<f64>() + tail
 }
 
