@@ -104,8 +104,13 @@ fn broken_variance_studies_are_refused() {
     let dir = fresh_dir("variance-bad");
     let cases = [
         (variance_study("[\"exact\"]", PROBLEMS), "estimators[0]"),
+        // ARM is binary only: refused when no problem is binary (it is
+        // only left out of the categorical problems' grid otherwise).
         (
-            variance_study("[\"arm\"]", PROBLEMS),
+            variance_study(
+                "[\"arm\"]",
+                "\n[[problems]]\nkind = \"categorical-target\"\nn_classes = 4\n",
+            ),
             "cannot run on problem",
         ),
         (
@@ -120,7 +125,10 @@ fn broken_variance_studies_are_refused() {
             "known problem kinds",
         ),
         (variance_study("[\"reinforce\"]", ""), "problems"),
-        (variance_study("[\"rloo\"]", PROBLEMS), "n_samples"),
+        (
+            variance_study("[\"reinforce\"]", PROBLEMS).replace("n_draws = 500", "n_draws = 1"),
+            "n_draws",
+        ),
     ];
     for (index, (text, expected)) in cases.iter().enumerate() {
         let file = dir.join(format!("bad{index}.toml"));

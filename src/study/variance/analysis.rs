@@ -106,7 +106,9 @@ pub fn build_outputs(dir: &Path, name: &str, n_cells: usize) -> Result<(), Study
     let figures_dir = dir.join("figures");
     remove_dir_if_exists(&figures_dir)?;
     let figures = draw(&figures_dir, &groups)?;
-    let report = report(name, n_cells, &groups, &figures);
+    let mut report = report(name, n_cells, &groups, &figures);
+    report.push_str(&super::headline::rebar_section(dir));
+    report.push_str(&super::headline::throughput_section(dir));
     write_atomic(&dir.join("report.md"), report.as_bytes())?;
     Ok(())
 }

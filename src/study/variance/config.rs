@@ -46,6 +46,11 @@ struct RawProblem {
     phi: Option<f64>,
     n_bits: Option<usize>,
     n_classes: Option<usize>,
+    file: Option<String>,
+    columns: Option<Vec<String>>,
+    n_components: Option<usize>,
+    at: Option<String>,
+    uniform_mix: Option<f64>,
 }
 
 fn one() -> usize {
@@ -56,7 +61,13 @@ fn one_f64() -> f64 {
 }
 
 /// The problem kinds of variance studies.
-pub const PROBLEM_KINDS: &[&str] = &["bit", "bits", "categorical-linear", "categorical-target"];
+pub const PROBLEM_KINDS: &[&str] = &[
+    "bit",
+    "bits",
+    "categorical-linear",
+    "categorical-target",
+    "mixture",
+];
 
 /// Parses and validates the text of a variance study file.
 ///
@@ -186,12 +197,22 @@ fn problems(path: &Path, raw: &[RawProblem]) -> Result<Vec<(String, ProblemSpec)
             "categorical-target" => ProblemSpec::CategoricalTarget {
                 n_classes: classes()?,
             },
+            "mixture" => super::gmm_problem::parse_mixture(
+                path,
+                entry.file.as_deref(),
+                entry.columns.as_deref(),
+                entry.n_components,
+                entry.at.as_deref(),
+                entry.uniform_mix,
+            )
+            .map(|spec| ProblemSpec::Mixture(Box::new(spec)))
+            .map_err(|(name, value, rule)| invalid(path, &field(name), &value, &rule))?,
             other => {
                 let rule = format!("known problem kinds: {}", PROBLEM_KINDS.join(", "));
                 return Err(invalid(path, &field("kind"), &format!("{other:?}"), &rule));
             }
         };
-        let name = entry.name.clone().unwrap_or_else(|| spec.build(0).name);
+        let name = entry.name.clone().unwrap_or_else(|| spec.default_name());
         if found.iter().any(|(seen, _)| *seen == name) {
             let rule = "repeats an earlier problem's name; give each a distinct name";
             return Err(invalid(path, &field("name"), &format!("{name:?}"), rule));
@@ -208,22 +229,29 @@ fn check_estimators_apply(path: &Path, study: &VarianceStudy) -> Result<(), Conf
         study.temperatures.clone()
     };
     for (index, name) in study.estimators.iter().enumerate() {
-        for &temperature in &temperatures {
-            for (problem, spec) in &study.problems {
-                let variables = spec.build(0).variables;
+        let mut last_error = None;
+        let mut runs_somewhere = false;
+        for (problem, spec) in &study.problems {
+            let variables = spec.variables();
+            let mut fits = true;
+            for &temperature in &temperatures {
                 let built = study
                     .kind(name, temperature)
-                    .and_then(|kind| Estimator::try_new(kind, variables, study.n_samples));
+                    .and_then(|kind| Estimator::try_new(kind, variables, study.samples_for(name)));
                 if let Err(err) = built {
-                    let rule = format!("cannot run on problem {problem:?}: {err}");
-                    return Err(invalid(
-                        path,
-                        &format!("estimators[{index}]"),
-                        &format!("{name:?}"),
-                        &rule,
-                    ));
+                    fits = false;
+                    last_error = Some(format!("cannot run on problem {problem:?}: {err}"));
                 }
             }
+            runs_somewhere |= fits;
+        }
+        if let (false, Some(rule)) = (runs_somewhere, last_error) {
+            return Err(invalid(
+                path,
+                &format!("estimators[{index}]"),
+                &format!("{name:?}"),
+                &rule,
+            ));
         }
     }
     Ok(())

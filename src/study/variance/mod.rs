@@ -31,29 +31,34 @@
 //! [estimator_options]           # as in SVI studies
 //! ```
 //!
+//! Estimators that cannot run on a problem (ARM and DisARM on categorical
+//! variables) are left out of that problem's grid; `rloo` uses at least 2
+//! samples per estimate whatever `n_samples` says.
+//!
 //! Grid order: problem, estimator, temperature (for estimators that use
 //! one), seed. Cell key `var/problem=P/est=E[/lambda=λ][/eta=η]/n=m`; the
 //! problem's logits come from the stream `problem/P` of the seed, so every
 //! estimator sees the same logits for a seed.
 //!
-//! # Limitations
-//!
-//! Known limitation: the mixture ELBO is not a problem kind yet, because
-//! the library measures estimators on one block and the ELBO has one block
-//! per data point.
+//! Mixture ELBO problems (`kind = "mixture"`) are described in
+//! [`gmm_problem`]: one estimate there is the whole `φ`-gradient over all
+//! points.
 
 mod analysis;
 mod config;
+pub mod gmm_problem;
+mod headline;
 
 pub use analysis::build_outputs;
 pub use config::{PROBLEM_KINDS, parse_variance_study};
 
 use std::time::Instant;
 
-use crate::estimator::EstimatorKind;
+use crate::estimator::{EstimatorKind, Variables};
 use crate::problem::ToyProblem;
 use crate::rng::{cell_seed, cell_stream};
 use crate::variance::{ALPHA, bonferroni_z, measure};
+use gmm_problem::MixtureSpec;
 
 use super::config::{EstimatorOptions, StudySource};
 use super::format::fmt_f64;
@@ -96,12 +101,32 @@ pub enum ProblemSpec {
         /// Classes.
         n_classes: usize,
     },
+    /// The per-point ELBO of a Gaussian mixture ([`gmm_problem`]).
+    Mixture(Box<MixtureSpec>),
 }
 
 impl ProblemSpec {
-    /// The problem with logits drawn from `seed` where it has random ones.
-    pub fn build(&self, seed: u64) -> ToyProblem {
-        match *self {
+    /// The kind of variable of the problem's blocks.
+    pub fn variables(&self) -> Variables {
+        match self {
+            ProblemSpec::Mixture(spec) => spec.variables(),
+            toy => toy.build(0).map_or(Variables::Binary, |p| p.variables),
+        }
+    }
+
+    /// The problem's name when the study file gives none.
+    pub fn default_name(&self) -> String {
+        match self {
+            ProblemSpec::Mixture(spec) => spec.default_name(),
+            toy => toy.build(0).map(|p| p.name).unwrap_or_default(),
+        }
+    }
+
+    /// The toy problem with logits drawn from `seed` where it has random
+    /// ones; `None` for a mixture problem (see [`MixtureSpec::build`]).
+    pub fn build(&self, seed: u64) -> Option<ToyProblem> {
+        Some(match *self {
+            ProblemSpec::Mixture(_) => return None,
             ProblemSpec::Bit { target, phi } => ToyProblem::one_bit(target, phi),
             ProblemSpec::Bits { n_bits, target } => ToyProblem::bits(n_bits, target, seed),
             ProblemSpec::CategoricalLinear { n_classes } => {
@@ -110,7 +135,7 @@ impl ProblemSpec {
             ProblemSpec::CategoricalTarget { n_classes } => {
                 ToyProblem::categorical_target(n_classes, seed)
             }
-        }
+        })
     }
 }
 
@@ -140,6 +165,27 @@ pub struct VarianceStudy {
 }
 
 impl VarianceStudy {
+    /// Samples per estimate for the estimator called `name`: the study's
+    /// `n_samples`, but at least 2 for `rloo` (leave-one-out needs two).
+    pub fn samples_for(&self, name: &str) -> usize {
+        if name == "rloo" {
+            self.n_samples.max(2)
+        } else {
+            self.n_samples
+        }
+    }
+
+    /// Whether the estimator called `name` can run on problem `problem`
+    /// (ARM and DisARM are binary only); the plan skips the pairs that
+    /// cannot.
+    pub fn applies(&self, name: &str, problem: usize) -> bool {
+        let temperature = self.temperatures.first().copied().unwrap_or(1.0);
+        let variables = self.problems[problem].1.variables();
+        self.kind(name, temperature).is_ok_and(|kind| {
+            crate::estimator::Estimator::try_new(kind, variables, self.samples_for(name)).is_ok()
+        })
+    }
+
     /// The estimator called `name` at `temperature`, with the study's
     /// options.
     ///
@@ -184,6 +230,9 @@ impl VariancePlan {
         let mut cells = Vec::new();
         for problem in 0..study.problems.len() {
             for (estimator, name) in study.estimators.iter().enumerate() {
+                if !study.applies(name, problem) {
+                    continue;
+                }
                 let temperatures: Vec<Option<usize>> = if super::grid::uses_temperature(name) {
                     (0..study.temperatures.len()).map(Some).collect()
                 } else {
@@ -214,7 +263,7 @@ impl VariancePlan {
         if super::grid::uses_eta(name) {
             key.push_str(&format!("/eta={}", study.eta));
         }
-        key.push_str(&format!("/n={}", study.n_samples));
+        key.push_str(&format!("/n={}", study.samples_for(name)));
         key
     }
 }
@@ -256,25 +305,43 @@ impl Plan for VariancePlan {
             cell.seed,
             &format!("problem/{problem_name}"),
         );
-        let problem = spec.build(problem_seed);
         let name = &study.estimators[cell.estimator];
         let temperature = cell.temperature.map(|t| study.temperatures[t]);
         let kind = study
             .kind(name, temperature.unwrap_or(1.0))
             .map_err(|e| fail(e.to_string()))?;
+        let n_samples = study.samples_for(name);
         let mut rng = cell_stream(study.master_seed, cell.seed, &key);
-        let started = Instant::now();
-        let stats = measure(
-            &kind,
-            problem.variables,
-            study.n_samples,
-            &problem.objective,
-            &problem.phi,
-            &problem.exact_gradient,
-            study.n_draws,
-            &mut rng,
-        )
-        .map_err(|e| fail(e.to_string()))?;
+        let (variables, n_coords, stats, started) = match spec {
+            ProblemSpec::Mixture(mixture) => {
+                let problem = mixture
+                    .build(problem_seed)
+                    .map_err(|e| fail(e.to_string()))?;
+                let started = Instant::now();
+                let stats = problem
+                    .measure(&kind, n_samples, study.n_draws, &mut rng)
+                    .map_err(|e| fail(e.to_string()))?;
+                (problem.variables, problem.phi.len(), stats, started)
+            }
+            toy => {
+                let problem = toy
+                    .build(problem_seed)
+                    .ok_or_else(|| fail("not a toy problem".to_string()))?;
+                let started = Instant::now();
+                let stats = measure(
+                    &kind,
+                    problem.variables,
+                    n_samples,
+                    &problem.objective,
+                    &problem.phi,
+                    &problem.exact_gradient,
+                    study.n_draws,
+                    &mut rng,
+                )
+                .map_err(|e| fail(e.to_string()))?;
+                (problem.variables, problem.phi.len(), stats, started)
+            }
+        };
         let seconds = started.elapsed().as_secs_f64();
         let temperature = temperature.map(fmt_f64).unwrap_or_default();
         let eta = if kind.uses_eta() {
@@ -282,11 +349,10 @@ impl Plan for VariancePlan {
         } else {
             String::new()
         };
-        let n_coords = problem.phi.len();
         let results = format!(
             "{index},{problem_name},{},{n_coords},{name},{temperature},{eta},{},{},{},{},{},{},{},{},{}\n",
-            problem.variables.name(),
-            study.n_samples,
+            variables.name(),
+            n_samples,
             cell.seed,
             study.n_draws,
             fmt_f64(stats.max_bias_z),
