@@ -70,6 +70,23 @@ fn merged_shards_equal_one_run() {
         }
     }
     assert!(dir.join("merged").join("report.md").is_file());
+
+    // Merging into one of the shards would destroy an input: refused, and
+    // the shard keeps its results.
+    let before = fs::read(dir.join(shard_dirs[0]).join("results.csv")).expect("read");
+    let mut args = vec!["merge"];
+    args.extend(shard_dirs);
+    args.extend(["--out", shard_dirs[0]]);
+    let onto_input = run_in(&dir, &args, &[]);
+    assert_eq!(
+        onto_input.status.code(),
+        Some(2),
+        "{}",
+        stderr_of(&onto_input)
+    );
+    assert!(stderr_of(&onto_input).contains("is one of the shards being merged"));
+    let after = fs::read(dir.join(shard_dirs[0]).join("results.csv")).expect("read");
+    assert!(before == after, "the shard's results changed");
     let _ = fs::remove_dir_all(&dir);
 }
 

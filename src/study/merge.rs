@@ -20,6 +20,15 @@ use super::store::{
     finish, io_context, is_replaceable, remove_dir_if_exists, staging_path, write_streamed,
 };
 
+/// Whether two paths name the same folder (compared after resolving
+/// links, or as written when a path does not exist yet).
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// Merges the shard folders `dirs` into `out`; returns the merged manifest.
 ///
 /// # Errors
@@ -30,6 +39,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, StudyError> {
     let started = Instant::now();
     let start_time = now_utc();
     let manifests = check_manifests(dirs)?;
+    if dirs.iter().any(|dir| same_folder(dir, out)) {
+        return Err(StudyError::Merge(format!(
+            "--out {} is one of the shards being merged; choose a new folder",
+            out.display()
+        )));
+    }
     if !is_replaceable(out) {
         return Err(StudyError::NotAnOutput(out.to_path_buf()));
     }

@@ -164,11 +164,12 @@ fn problems(path: &Path, raw: &[RawProblem]) -> Result<Vec<(String, ProblemSpec)
         };
         let classes = || match entry.n_classes {
             Some(n) if n >= 2 => Ok(n),
-            other => Err(invalid(
+            Some(n) => Err(invalid(path, &field("n_classes"), &n, "must be at least 2")),
+            None => Err(invalid(
                 path,
                 &field("n_classes"),
-                &format!("{other:?}"),
-                "must be at least 2",
+                &"(missing)",
+                "must be given, at least 2",
             )),
         };
         let spec = match entry.kind.as_str() {
