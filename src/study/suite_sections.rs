@@ -607,9 +607,9 @@ pub fn threats(out: &mut String, ctx: &Ctx<'_>) {
          all of them; a method whose best rate lies outside the grid is under-tuned.\n\
          - Steps, temperatures and learning rates were trimmed to fit the run-time budget \
          (see the study files); longer runs could change which method is closest to EM.\n\
-         - Not tried: amortised q, full covariances and mini-batches in the SVI parts (the \
-         study files do not expose them yet), variance-optimal η, and more than one sample \
-         per estimate except for RLOO.\n"
+         - Not tried: full covariances and mini-batches in the SVI parts (the library has \
+         them; these study files do not use them), amortised q beyond Old Faithful, \
+         variance-optimal η, and more than one sample per estimate except for RLOO.\n"
     );
 }
 
