@@ -3,7 +3,7 @@
 //! components (maths.md §6).
 
 use ndarray::{Array2, ArrayView2};
-use rand::{Rng, RngExt};
+use rand::Rng;
 
 use super::GmmError;
 use crate::math::logsumexp;
@@ -130,26 +130,15 @@ pub fn initial_mixture<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Mixture, GmmError> {
     super::validate::check_points(points.view(), n_components)?;
-    let (n_points, n_dims) = points.dim();
+    let n_dims = points.ncols();
     let sd = column_sd(points.view());
     if let Some(column) = sd.iter().position(|&s| s <= 0.0) {
         return Err(GmmError::ConstantColumn { column });
     }
 
-    // Partial Fisher–Yates, skipping values already chosen.
-    let mut order: Vec<usize> = (0..n_points).collect();
-    let mut chosen: Vec<usize> = Vec::with_capacity(n_components);
-    for i in 0..n_points {
-        if chosen.len() == n_components {
-            break;
-        }
-        let j = rng.random_range(i..n_points);
-        order.swap(i, j);
-        let candidate = points.row(order[i]);
-        if chosen.iter().all(|&c| points.row(c) != candidate) {
-            chosen.push(order[i]);
-        }
-    }
+    // Partial Fisher–Yates, skipping values already chosen (shared with
+    // EM's random-from-data start).
+    let chosen = super::em::distinct_indices(points.view(), n_components, rng);
     if chosen.len() < n_components {
         return Err(GmmError::TooFewDistinct {
             n_distinct: chosen.len(),

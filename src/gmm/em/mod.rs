@@ -28,6 +28,8 @@
 mod covariance;
 mod fit;
 mod init;
+
+pub(crate) use init::distinct_indices;
 mod linalg;
 mod model;
 mod passes;
