@@ -64,7 +64,8 @@ pub enum StudyError {
     Plot(#[from] plots::PlotError),
     /// The output folder exists and is not a study output.
     #[error(
-        "output folder {0} exists and is not a study output (no manifest.json); choose another --out"
+        "output folder {0} exists and is not a study output (no manifest.json); \
+         choose another --out"
     )]
     NotAnOutput(PathBuf),
     /// An interrupted run was started from another study file or shard.

@@ -133,7 +133,8 @@ fn row_prefix(study: &Study, cell: &Cell, variables: &str) -> (String, String) {
         }
     };
     let results = format!(
-        "{},{},{method},{variables},{},{},{n_points},{temperature},{learning_rate},{eta},{n_samples}",
+        "{},{},{method},{variables},{},{},{n_points},\
+         {temperature},{learning_rate},{eta},{n_samples}",
         cell.index, dataset.name, cell.seed, cell.n_components
     );
     let timings = format!(

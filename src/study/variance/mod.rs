@@ -350,7 +350,8 @@ impl Plan for VariancePlan {
             String::new()
         };
         let results = format!(
-            "{index},{problem_name},{},{n_coords},{name},{temperature},{eta},{},{},{},{},{},{},{},{},{}\n",
+            "{index},{problem_name},{},{n_coords},{name},{temperature},{eta},\
+             {},{},{},{},{},{},{},{},{}\n",
             variables.name(),
             n_samples,
             cell.seed,
