@@ -1,5 +1,5 @@
-//! results.csv, summary.csv and comparisons.csv are byte-identical with 1
-//! and with 2 worker threads (RAYON_NUM_THREADS and --threads).
+//! results.csv, summary.csv, comparisons.csv and fits.csv are byte-identical
+//! with 1 and with 2 worker threads (RAYON_NUM_THREADS and --threads).
 
 mod study_support;
 
@@ -40,7 +40,7 @@ fn results_do_not_depend_on_the_thread_count() {
         let output = run_in(&dir, args, &[("RAYON_NUM_THREADS", threads)]);
         assert!(output.status.success(), "{}", stderr_of(&output));
     }
-    for name in ["results.csv", "summary.csv", "comparisons.csv"] {
+    for name in ["results.csv", "summary.csv", "comparisons.csv", "fits.csv"] {
         let one = fs::read(dir.join("one").join(name)).expect("read");
         for other in ["two", "flag"] {
             let bytes = fs::read(dir.join(other).join(name)).expect("read");

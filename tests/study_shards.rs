@@ -54,6 +54,9 @@ fn merged_shards_equal_one_run() {
         "timings.csv",
         "summary.csv",
         "comparisons.csv",
+        "fits.csv",
+        "histograms.csv",
+        "figures/density-eruptions-k2.svg",
     ] {
         let a = fs::read(dir.join("whole").join(name)).expect("read");
         let b = fs::read(dir.join("merged").join(name)).expect("read");

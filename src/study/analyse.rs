@@ -1,10 +1,12 @@
 //! From the two raw tables of a folder to everything derived from them:
 //! `summary.csv`, `comparisons.csv`, `timing_summary.csv`, `figures/*.svg`
-//! and `report.md`. Used after a run, after a merge, and by `study report`.
+//! (the density figures also from `fits.csv` and `histograms.csv`) and
+//! `report.md`. Used after a run, after a merge, and by `study report`.
 
 use std::path::Path;
 
 use super::StudyError;
+use super::densities::draw_densities;
 use super::figures::draw_all;
 use super::report::{ReportInputs, TimingSummaryRow, render};
 use super::store::{remove_dir_if_exists, write_atomic};
@@ -52,8 +54,9 @@ pub fn build_outputs(
     write_timing_summary(&dir.join("timing_summary.csv"), &summaries)?;
     let figures_dir = dir.join("figures");
     remove_dir_if_exists(&figures_dir)?;
-    let figures = draw_all(&figures_dir, &summaries)?;
+    let mut figures = draw_all(&figures_dir, &summaries)?;
     drop(summaries);
+    figures.extend(draw_densities(dir, &figures_dir)?);
     let summary: Vec<SummaryRow> =
         read_table(&dir.join("summary.csv")).map_err(StudyError::Table)?;
     let compared: Vec<Comparison> =

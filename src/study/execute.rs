@@ -1,7 +1,8 @@
 //! Running a study: pick the shard's cells, resume or start the staging
-//! folder, run the missing cells in parallel (each written as a part file
-//! the moment it finishes), assemble the parts in grid order, derive the
-//! tables, figures and report, and swap the folder in.
+//! folder, run the missing cells in parallel (each written as part files
+//! the moment it finishes, the results part last, so that its presence
+//! marks the cell done), assemble the parts in grid order, write the data
+//! tables, derive the tables, figures and report, and swap the folder in.
 //!
 //! Rows never depend on completion order or thread count: each cell's
 //! stream comes from its key, and assembly follows grid order.
@@ -227,7 +228,10 @@ fn run_in(
     let pending: Vec<usize> = cells
         .iter()
         .copied()
-        .filter(|&index| !part_path(staging, index, "results").exists())
+        .filter(|&index| {
+            let done = |kind: &str| part_path(staging, index, kind).exists();
+            !(done("results") && (plan.fits_header().is_none() || done("fits")))
+        })
         .collect();
     let total = cells.len();
     let n_resumed = total - pending.len();
@@ -240,6 +244,9 @@ fn run_in(
         .par_iter()
         .try_for_each(|&index| -> Result<(), StudyError> {
             let rows = plan.run_cell(index)?;
+            if plan.fits_header().is_some() {
+                write_atomic(&part_path(staging, index, "fits"), rows.fits.as_bytes())?;
+            }
             write_atomic(
                 &part_path(staging, index, "timings"),
                 rows.timings.as_bytes(),
@@ -253,6 +260,12 @@ fn run_in(
             Ok(())
         })?;
     let seconds = assemble(staging, &cells, plan.headers())?;
+    if let Some(header) = plan.fits_header() {
+        concatenate(staging, &cells, "fits", header)?;
+    }
+    for (name, text) in plan.data_tables() {
+        write_atomic(&staging.join(name), text.as_bytes())?;
+    }
     Ok((total, n_resumed, seconds))
 }
 

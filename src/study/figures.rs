@@ -164,6 +164,7 @@ fn convergence(panel: &[&PointSummary], dataset: &str, k: usize) -> Option<LineC
         y_label: Y_LOG_LIK.to_string(),
         x_log: false,
         series,
+        legend_above: false,
     })
 }
 
@@ -270,6 +271,7 @@ fn gap_vs_temperature(panel: &[&PointSummary], dataset: &str, k: usize) -> Optio
         y_label: "log-lik. minus EM's, per point (nats)".to_string(),
         x_log: true,
         series,
+        legend_above: false,
     })
 }
 
@@ -300,6 +302,7 @@ fn variance_vs_temperature(panel: &[&PointSummary], dataset: &str, k: usize) -> 
         y_label: "log10 summed variance of the φ-gradient (log10 nats²)".to_string(),
         x_log: true,
         series,
+        legend_above: false,
     })
 }
 
@@ -342,6 +345,7 @@ fn final_vs_learning_rate(panel: &[&PointSummary], dataset: &str, k: usize) -> O
         y_label: Y_LOG_LIK.to_string(),
         x_log: true,
         series,
+        legend_above: false,
     })
 }
 
@@ -376,5 +380,6 @@ fn wallclock(panel: &[&PointSummary], dataset: &str, k: usize) -> Option<LineCha
         y_label: Y_LOG_LIK.to_string(),
         x_log: false,
         series,
+        legend_above: false,
     })
 }

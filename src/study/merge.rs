@@ -15,7 +15,7 @@ use super::StudyError;
 use super::analyse::build_for_kind;
 use super::execute::now_utc;
 use super::manifest::{Manifest, WallSummary};
-use super::plan::headers_of;
+use super::plan::{fits_header_of, headers_of};
 use super::store::{
     finish, io_context, is_replaceable, remove_dir_if_exists, staging_path, write_streamed,
 };
@@ -80,6 +80,22 @@ fn merge_into(dirs: &[PathBuf], staging: &Path, first: &Manifest) -> Result<Vec<
     let (results_header, timings_header) = headers_of(&first.kind);
     merge_table(dirs, staging, "results.csv", results_header, first.n_cells)?;
     let seconds = merge_table(dirs, staging, "timings.csv", timings_header, first.n_cells)?;
+    // Folders written before `fits.csv` existed have none: merge it when
+    // every shard has it; the data tables are the same in every shard.
+    if let Some(header) = fits_header_of(&first.kind)
+        && dirs.iter().all(|dir| dir.join("fits.csv").exists())
+    {
+        merge_table(dirs, staging, "fits.csv", header, first.n_cells)?;
+        let histograms = dirs[0].join("histograms.csv");
+        if histograms.exists() {
+            let target = staging.join("histograms.csv");
+            io_context(
+                std::fs::copy(&histograms, &target),
+                "cannot copy",
+                &histograms,
+            )?;
+        }
+    }
     let name = &first.study_name;
     build_for_kind(&first.kind, staging, name, first.epsilon, first.n_cells)?;
     Ok(seconds)

@@ -11,8 +11,10 @@
 
 pub mod analyse;
 pub mod config;
+pub mod densities;
 pub mod execute;
 pub mod figures;
+pub mod fits;
 pub mod format;
 pub mod grid;
 pub mod manifest;

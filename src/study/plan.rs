@@ -1,5 +1,6 @@
 //! What the runner needs from a study of any kind: its source, its cells
-//! and how to run one, and the headers of its two raw tables. SVI studies
+//! and how to run one, the headers of its raw tables, and the tables that
+//! describe its input data. SVI studies
 //! ([`SviPlan`]) and variance studies
 //! ([`super::variance::VariancePlan`]) implement [`Plan`]; the staging,
 //! resume, sharding and merging machinery is shared.
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use super::StudyError;
 use super::config::{ConfigError, Study, StudySource, parse_study};
+use super::fits::{FITS_HEADER, HISTOGRAMS_HEADER, histogram_rows};
 use super::grid::{Cell, Method, cell_key, expand};
 use super::runner::{CellError, CellRows, RESULTS_HEADER, TIMINGS_HEADER, run_cell};
 use super::variance::{VariancePlan, parse_variance_study};
@@ -47,6 +49,22 @@ pub trait Plan: Sync {
     fn headers(&self) -> (&'static str, &'static str) {
         headers_of(self.kind())
     }
+
+    /// The header of `fits.csv` when the kind records fitted models.
+    fn fits_header(&self) -> Option<&'static str> {
+        fits_header_of(self.kind())
+    }
+
+    /// Tables describing the input data, written once per run beside the
+    /// results: `(file name, text with header)`.
+    fn data_tables(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+}
+
+/// The header of `fits.csv` for a study kind that has one (`svi`).
+pub fn fits_header_of(kind: &str) -> Option<&'static str> {
+    (kind == "svi").then_some(FITS_HEADER)
 }
 
 /// The headers of `results.csv` and `timings.csv` for a study kind.
@@ -102,6 +120,15 @@ impl Plan for SviPlan {
 
     fn run_cell(&self, index: usize) -> Result<CellRows, CellError> {
         run_cell(&self.study, &self.cells[index])
+    }
+
+    fn data_tables(&self) -> Vec<(&'static str, String)> {
+        let mut text = format!("{HISTOGRAMS_HEADER}\n");
+        for dataset in &self.study.datasets {
+            let (columns, points) = (&dataset.data.columns, dataset.data.points.view());
+            text.push_str(&histogram_rows(&dataset.name, columns, points));
+        }
+        vec![("histograms.csv", text)]
     }
 
     fn work_summary(&self) -> String {

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// A figure could not be drawn.
@@ -29,6 +30,9 @@ pub struct Series {
     pub dashed: bool,
     /// Draw the points as markers, without a line.
     pub markers: bool,
+    /// A fixed colour `(r, g, b)` instead of the palette's next one (the
+    /// palette still advances, so other series keep their colours).
+    pub colour: Option<(u8, u8, u8)>,
 }
 
 /// A line chart.
@@ -44,6 +48,9 @@ pub struct LineChart {
     pub x_log: bool,
     /// The lines.
     pub series: Vec<Series>,
+    /// Keep the legend's room above the data (upper right) instead of
+    /// below it (lower right); for curves that rise from zero.
+    pub legend_above: bool,
 }
 
 /// Colour-blind-safe colours (Okabe–Ito) and four darker ones, cycled.
@@ -89,15 +96,16 @@ impl LineChart {
     ///
     /// [`PlotError`] naming the file.
     pub fn draw(&self, path: &Path) -> Result<(), PlotError> {
-        let shown = if self.x_log {
+        draw_grid(std::slice::from_ref(self), 1, path)
+    }
+
+    /// The chart as drawn: with a logarithmic x axis, `x` becomes `log10 x`.
+    fn shown(&self) -> LineChart {
+        if self.x_log {
             self.log_x()
         } else {
             self.clone()
-        };
-        shown.render(path).map_err(|reason| PlotError {
-            path: path.display().to_string(),
-            reason,
-        })
+        }
     }
 
     /// The chart with every x replaced by `log10 x` (non-positive x dropped).
@@ -112,13 +120,18 @@ impl LineChart {
         chart
     }
 
-    fn render(&self, path: &Path) -> Result<(), String> {
+    fn render(&self, root: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String> {
         let (x_low, x_high) = self.x_range();
-        let (y_low, y_high) = self.y_range();
-        // Room below the data for the legend (about 22 px per entry of a
-        // 440 px plot), so that no line runs under the legend's text.
+        let (mut y_low, mut y_high) = self.y_range();
+        // Room below (or above) the data for the legend (about 22 px per
+        // entry of a 440 px plot), so that no line runs under its text.
         let legend_share = (self.series.len() as f64 * 22.0 + 16.0) / 440.0;
-        let y_low = y_low - (y_high - y_low) * legend_share / (1.0 - legend_share);
+        let legend_room = (y_high - y_low) * legend_share / (1.0 - legend_share);
+        if self.legend_above {
+            y_high += legend_room;
+        } else {
+            y_low -= legend_room;
+        }
         let x_span = x_high - x_low;
         let y_span = y_high - y_low;
         let x_log = self.x_log;
@@ -130,9 +143,7 @@ impl LineChart {
             }
         };
         let y_format = move |y: &f64| tick_label(*y, y_span);
-        let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(&self.title, ("sans-serif", 22))
             .margin(16)
             .x_label_area_size(56)
@@ -153,7 +164,11 @@ impl LineChart {
             .draw()
             .map_err(|e| e.to_string())?;
         for (index, series) in self.series.iter().enumerate() {
-            let colour = PALETTE[index % PALETTE.len()];
+            let colour = series
+                .colour
+                .map_or(PALETTE[index % PALETTE.len()], |(r, g, b)| {
+                    RGBColor(r, g, b)
+                });
             if !series.band.is_empty() {
                 let mut outline: Vec<(f64, f64)> =
                     series.band.iter().map(|&(x, _, high)| (x, high)).collect();
@@ -183,21 +198,55 @@ impl LineChart {
             } else {
                 chart.draw_series(LineSeries::new(series.points.clone(), style))
             };
+            let dashed = series.dashed;
             drawn
                 .map_err(|e| e.to_string())?
                 .label(series.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+                .legend(move |(x, y)| {
+                    // A dashed series gets a dashed key: two short strokes.
+                    let (first_end, gap) = if dashed { (x + 9, 6) } else { (x + 24, 0) };
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (first_end - x, 0)], style)
+                        + PathElement::new(vec![(first_end - x + gap, 0), (24, 0)], style)
+                });
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(if self.legend_above {
+                SeriesLabelPosition::UpperRight
+            } else {
+                SeriesLabelPosition::LowerRight
+            })
             .label_font(("sans-serif", 14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())
     }
+}
+
+/// Draws `charts` into one SVG file at `path`, `columns` panels to a row
+/// (900 × 560 pixels each), in reading order.
+///
+/// # Errors
+///
+/// [`PlotError`] naming the file.
+pub fn draw_grid(charts: &[LineChart], columns: usize, path: &Path) -> Result<(), PlotError> {
+    let columns = columns.clamp(1, charts.len().max(1));
+    let rows = charts.len().div_ceil(columns).max(1);
+    let size = (900 * columns as u32, 560 * rows as u32);
+    let drawn = (|| -> Result<(), String> {
+        let root = SVGBackend::new(path, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        for (chart, area) in charts.iter().zip(root.split_evenly((rows, columns))) {
+            chart.shown().render(&area)?;
+        }
+        root.present().map_err(|e| e.to_string())
+    })();
+    drawn.map_err(|reason| PlotError {
+        path: path.display().to_string(),
+        reason,
+    })
 }
 
 /// A tick label with as many decimals as a range of width `span` needs

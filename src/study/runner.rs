@@ -7,7 +7,8 @@
 //! the `φ`-gradient estimator when the study asks for variance draws, and
 //! the evaluations of `f` used so far (`n_evals`). The last row of every cell
 //! carries `n_floored`, the number of components whose variance sits at
-//! the floor at the end.
+//! the floor at the end. Every cell also gives its final model's rows of
+//! `fits.csv` ([`super::fits`]).
 
 use std::time::Instant;
 
@@ -18,6 +19,7 @@ use crate::gmm::{
 use crate::rng::cell_stream;
 
 use super::config::Study;
+use super::fits::fit_rows;
 use super::format::{fmt_f64, fmt_opt};
 use super::grid::{Cell, Method, cell_key, init_key, uses_eta};
 
@@ -48,6 +50,8 @@ pub struct CellRows {
     pub results: String,
     /// Lines of `timings.csv`, each ending in a newline.
     pub timings: String,
+    /// Lines of `fits.csv` (SVI-kind studies; empty for other kinds).
+    pub fits: String,
 }
 
 /// Runs one cell of `study`.
@@ -171,6 +175,12 @@ fn run_em(study: &Study, cell: &Cell, init: &Mixture) -> Result<CellRows, GmmErr
     }
     rows.timings
         .push_str(&format!("{timing_prefix},{last},{}\n", fmt_f64(seconds)));
+    let final_log_lik = fit.log_lik_trace.last().copied().unwrap_or(f64::NAN);
+    rows.fits = fit_rows(
+        &timing_prefix,
+        &fit.mixture,
+        final_log_lik / points.nrows() as f64,
+    );
     Ok(rows)
 }
 
@@ -210,5 +220,11 @@ fn run_svi(
             fmt_f64(*seconds)
         ));
     }
+    let final_log_lik = logs.last().map_or(f64::NAN, |(log, _)| log.log_lik);
+    rows.fits = fit_rows(
+        &timing_prefix,
+        &outcome.mixture,
+        final_log_lik / points.nrows() as f64,
+    );
     Ok(rows)
 }

@@ -83,7 +83,11 @@ pub fn key_figure(kind: &str, name: &str) -> bool {
     match kind {
         "toy" => name.starts_with("loss-vs-step") || name.starts_with("log-variance-vs-step"),
         "variance" => name.starts_with("log-variance-vs-temperature"),
-        _ => name.starts_with("convergence") || name.starts_with("final-vs-learning-rate"),
+        _ => {
+            name.starts_with("convergence")
+                || name.starts_with("final-vs-learning-rate")
+                || name.starts_with("density")
+        }
     }
 }
 

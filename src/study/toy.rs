@@ -458,7 +458,11 @@ impl ToyPlan {
             cell.seed,
             fmt_f64(started.elapsed().as_secs_f64())
         );
-        Ok(CellRows { results, timings })
+        Ok(CellRows {
+            results,
+            timings,
+            fits: String::new(),
+        })
     }
 
     /// One line on the work the grid holds.

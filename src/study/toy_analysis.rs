@@ -347,6 +347,7 @@ fn draw(dir: &Path, points: &[Point]) -> Result<Vec<(String, String)>, StudyErro
                 y_label: y_label.to_string(),
                 x_log: false,
                 series,
+                legend_above: false,
             };
             let file = format!("{stem}-{problem}.svg");
             chart.draw(&dir.join(&file))?;

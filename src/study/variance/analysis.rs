@@ -314,6 +314,7 @@ fn versus_temperature(here: &[&Group], problem: &str) -> Option<LineChart> {
         y_label: "log10 summed variance of the estimate (log10 units²)".to_string(),
         x_log: true,
         series,
+        legend_above: false,
     })
 }
 
@@ -333,6 +334,7 @@ fn versus_cost(here: &[&Group], problem: &str) -> Option<LineChart> {
         y_label: "log10 summed variance of the estimate (log10 units²)".to_string(),
         x_log: false,
         series,
+        legend_above: false,
     })
 }
 

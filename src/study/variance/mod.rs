@@ -369,7 +369,11 @@ impl Plan for VariancePlan {
             fmt_f64(seconds * 1e9 / study.n_draws as f64),
             fmt_f64(seconds)
         );
-        Ok(CellRows { results, timings })
+        Ok(CellRows {
+            results,
+            timings,
+            fits: String::new(),
+        })
     }
 
     fn work_summary(&self) -> String {
