@@ -125,8 +125,14 @@ impl Plan for SviPlan {
     fn data_tables(&self) -> Vec<(&'static str, String)> {
         let mut text = format!("{HISTOGRAMS_HEADER}\n");
         for dataset in &self.study.datasets {
-            let (columns, points) = (&dataset.data.columns, dataset.data.points.view());
-            text.push_str(&histogram_rows(&dataset.name, columns, points));
+            let mut columns = dataset.data.columns.clone();
+            if dataset.standardised {
+                columns
+                    .iter_mut()
+                    .for_each(|c| c.push_str(" (standardised)"));
+            }
+            let points = dataset.data.points.view();
+            text.push_str(&histogram_rows(&dataset.name, &columns, points));
         }
         vec![("histograms.csv", text)]
     }

@@ -27,6 +27,8 @@
 //! name = "eruptions"                # optional, default: the file stem
 //! file = "../data/faithful.csv"
 //! columns = ["eruptions"]
+//! standardise = false               # optional: rescale each column to mean 0,
+//!                                   # sd 1 (log-likelihoods then per standard unit)
 //!
 //! [em]                              # optional
 //! max_iter = 1000
@@ -120,8 +122,13 @@ pub struct StudySource {
 pub struct StudyDataset {
     /// The name used in result files.
     pub name: String,
-    /// The data, with its resolved path and columns.
+    /// The data, with its resolved path and columns (standardised when
+    /// asked).
     pub data: Dataset,
+    /// Whether every column was rescaled to mean 0 and sd 1
+    /// ([`Dataset::standardise`]); log-likelihoods are then per
+    /// standardised unit.
+    pub standardised: bool,
 }
 
 /// EM settings of a study.

@@ -55,6 +55,8 @@ struct RawDataset {
     name: Option<String>,
     file: PathBuf,
     columns: Vec<String>,
+    #[serde(default)]
+    standardise: bool,
 }
 
 pub(super) fn default_max_iter() -> usize {
@@ -378,13 +380,20 @@ fn read_datasets(path: &Path, raw: &[RawDataset]) -> Result<Vec<StudyDataset>, C
         }
         check_list(path, &format!("{field}.columns"), &entry.columns)?;
         let file = base.join(&entry.file);
-        let data = read_columns(&file, &entry.columns).map_err(|source| ConfigError::Data {
+        let mut data = read_columns(&file, &entry.columns).map_err(|source| ConfigError::Data {
             path: path.to_path_buf(),
             field: field.clone(),
             source: Box::new(source),
         })?;
         check_columns_vary(path, &field, &data)?;
-        datasets.push(StudyDataset { name, data });
+        if entry.standardise {
+            data.standardise();
+        }
+        datasets.push(StudyDataset {
+            name,
+            data,
+            standardised: entry.standardise,
+        });
     }
     Ok(datasets)
 }
