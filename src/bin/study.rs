@@ -359,16 +359,27 @@ fn merge_command(dirs: &[PathBuf], out: &Path) -> Result<(), Failure> {
 }
 
 fn report_command(dir: &Path) -> Result<(), Failure> {
-    if suite::read_record(dir).is_some() {
+    if let Some(record) = suite::read_record(dir) {
+        for part in &record.parts {
+            rebuild_study(&dir.join(&part.name))?;
+        }
         suite_report::build_suite_report(dir)?;
-        println!("study: rebuilt the suite report of {}", dir.display());
+        println!(
+            "study: rebuilt every part and the suite report of {}",
+            dir.display()
+        );
         return Ok(());
     }
-    if suite::read_record(dir).is_some() {
-        suite_report::build_suite_report(dir)?;
-        println!("study: rebuilt the suite report of {}", dir.display());
-        return Ok(());
-    }
+    rebuild_study(dir)?;
+    say!(
+        "study: rebuilt the summary, figures and report of {}",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Rebuilds the derived files of one (non-suite) study folder.
+fn rebuild_study(dir: &Path) -> Result<(), Failure> {
     let manifest = Manifest::read(dir).map_err(usage)?;
     if manifest.shard != "1/1" && manifest.shard != "merged" {
         return Err(usage(format!(
@@ -379,10 +390,6 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
     }
     let (name, epsilon) = (&manifest.study_name, manifest.epsilon);
     build_for_kind(&manifest.kind, dir, name, epsilon, manifest.n_cells)?;
-    say!(
-        "study: rebuilt the summary, figures and report of {}",
-        dir.display()
-    );
     Ok(())
 }
 

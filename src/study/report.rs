@@ -1,4 +1,5 @@
-//! `report.md`: what was run, one table per (data set, `K`), findings
+//! `report.md`: what was run, the panels at a glance
+//! ([`super::report_glance`]), one table per (data set, `K`), findings
 //! computed from the numbers, the Welch comparisons, the cost, and links to
 //! the figures. Every number comes from `summary.csv`, `comparisons.csv`
 //! and `timing_summary.csv` as read back from disk, printed with fixed
@@ -9,6 +10,7 @@ use std::fmt::Write;
 use serde::Deserialize;
 
 use super::figures::Figure;
+use super::report_glance::at_a_glance;
 use super::tables::{Comparison, SummaryRow};
 
 /// One row of `timing_summary.csv`.
@@ -118,6 +120,7 @@ pub fn render(inputs: &ReportInputs<'_>) -> String {
             .iter()
             .map(|r| (r.dataset.clone(), r.n_components)),
     );
+    at_a_glance(&mut out, inputs.summary, &panels);
     for (dataset, k) in &panels {
         let rows: Vec<&SummaryRow> = inputs
             .summary

@@ -31,6 +31,7 @@ use super::store::{io_context, remove_dir_if_exists, write_atomic};
 use super::suite::{SuiteRecord, read_record};
 use super::tables::{Comparison, SummaryRow, read_table};
 
+use super::suite_findings as findings;
 use super::suite_sections::{self as sections, Ctx, PartTables};
 
 /// Holm-adjusted level of the report's tests.
@@ -166,11 +167,11 @@ fn render(record: &SuiteRecord, parts: &[PartTables], figures: &[String]) -> Str
     for part in parts {
         sections::part(&mut out, &ctx, part);
     }
-    sections::rebar_wins(&mut out, &ctx);
-    sections::gap_to_em(&mut out, &ctx);
-    sections::cost(&mut out, &ctx);
-    sections::threats(&mut out, &ctx);
-    sections::original_claim(&mut out, &ctx);
+    findings::rebar_wins(&mut out, &ctx);
+    findings::gap_to_em(&mut out, &ctx);
+    findings::cost(&mut out, &ctx);
+    findings::threats(&mut out, &ctx);
+    findings::original_claim(&mut out, &ctx);
     out
 }
 
