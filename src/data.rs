@@ -10,7 +10,9 @@
 //!
 //! Rows in error messages are data rows counted from 1 (the header is not
 //! a data row) for [`read_columns`], and from 0 for [`read_matrix`], whose
-//! files have no header and whose rows index the returned array.
+//! files have no header and whose rows index the returned array. Messages
+//! also give the line of the file (from 1, as an editor shows it), which
+//! differs from the row when the file has blank lines.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -77,13 +79,28 @@ pub enum DataError {
         /// The header's column names, comma-separated.
         available: String,
     },
+    /// A column named by the caller appears more than once in the header.
+    #[error(
+        "data file {path} has more than one column named {column:?}; rename one so the \
+         choice is unambiguous"
+    )]
+    AmbiguousColumn {
+        /// The file.
+        path: PathBuf,
+        /// The repeated column name.
+        column: String,
+    },
     /// A row has fewer fields than the header or than the first row.
-    #[error("data file {path}, row {row}: expected {expected} fields, found {found}")]
+    #[error(
+        "data file {path}, line {line} (data row {row}): expected {expected} fields, found {found}"
+    )]
     ShortRow {
         /// The file.
         path: PathBuf,
         /// The row (see the module docs for how rows are counted).
         row: usize,
+        /// The line of the file, from 1.
+        line: u64,
         /// Fields expected.
         expected: usize,
         /// Fields found.
@@ -91,14 +108,16 @@ pub enum DataError {
     },
     /// A value is not a number.
     #[error(
-        "data file {path}, row {row}, column {column}: {value:?} is not a number; \
-         write a decimal number"
+        "data file {path}, line {line} (data row {row}), column {column}: {value:?} is not \
+         a number; write a decimal number"
     )]
     NotNumeric {
         /// The file.
         path: PathBuf,
         /// The row (see the module docs for how rows are counted).
         row: usize,
+        /// The line of the file, from 1.
+        line: u64,
         /// The column name (or index, for files without a header).
         column: String,
         /// The text found.
@@ -106,14 +125,16 @@ pub enum DataError {
     },
     /// A value is a number but not finite.
     #[error(
-        "data file {path}, row {row}, column {column}: {value:?} is not finite; \
-         only finite numbers are allowed"
+        "data file {path}, line {line} (data row {row}), column {column}: {value:?} is not \
+         finite; only finite numbers are allowed"
     )]
     NotFinite {
         /// The file.
         path: PathBuf,
         /// The row (see the module docs for how rows are counted).
         row: usize,
+        /// The line of the file, from 1.
+        line: u64,
         /// The column name.
         column: String,
         /// The text found.
@@ -152,14 +173,16 @@ pub fn read_columns(path: &Path, columns: &[String]) -> Result<Dataset, DataErro
     for (row_index, record) in reader.records().enumerate() {
         let record = record.map_err(|e| io_error(path, &e))?;
         let row = row_index + 1;
+        let offset = record_offset(&record);
         for (&index, name) in indices.iter().zip(columns) {
             let text = record.get(index).ok_or_else(|| DataError::ShortRow {
                 path: path.to_path_buf(),
                 row,
+                line: line_at(path, offset),
                 expected: header.len(),
                 found: record.len(),
             })?;
-            values.push(parse_finite(path, row, name, text)?);
+            values.push(parse_finite(path, (row, offset), name, text)?);
         }
         n_rows += 1;
     }
@@ -195,11 +218,13 @@ pub fn read_matrix(path: &Path) -> Result<Array2<f64>, DataError> {
     let mut n_rows = 0;
     for (row, record) in reader.records().enumerate() {
         let record = record.map_err(|e| io_error(path, &e))?;
+        let offset = record_offset(&record);
         let expected = *n_cols.get_or_insert(record.len());
         if record.len() != expected {
             return Err(DataError::ShortRow {
                 path: path.to_path_buf(),
                 row,
+                line: line_at(path, offset),
                 expected,
                 found: record.len(),
             });
@@ -211,6 +236,7 @@ pub fn read_matrix(path: &Path) -> Result<Array2<f64>, DataError> {
                 .map_err(|_| DataError::NotNumeric {
                     path: path.to_path_buf(),
                     row,
+                    line: line_at(path, offset),
                     column: column.to_string(),
                     value: text.to_string(),
                 })?;
@@ -244,25 +270,58 @@ fn column_indices(
     columns
         .iter()
         .map(|name| {
-            header
-                .iter()
-                .position(|h| h.trim() == name)
-                .ok_or_else(|| DataError::MissingColumn {
+            let mut found = header.iter().enumerate().filter(|(_, h)| h.trim() == name);
+            match (found.next(), found.next()) {
+                (Some((index, _)), None) => Ok(index),
+                (Some(_), Some(_)) => Err(DataError::AmbiguousColumn {
+                    path: path.to_path_buf(),
+                    column: name.clone(),
+                }),
+                (None, _) => Err(DataError::MissingColumn {
                     path: path.to_path_buf(),
                     column: name.clone(),
                     available: header.iter().collect::<Vec<_>>().join(", "),
-                })
+                }),
+            }
         })
         .collect()
 }
 
-fn parse_finite(path: &Path, row: usize, column: &str, text: &str) -> Result<f64, DataError> {
+/// The byte offset at which a record starts (see [`line_at`]).
+fn record_offset(record: &csv::StringRecord) -> u64 {
+    record.position().map_or(0, csv::Position::byte)
+}
+
+/// The line of `path` (from 1) on which the record found at byte `offset`
+/// starts, counted from the file itself: the CSV reader's position of a
+/// record that follows blank lines points at the first blank line, and its
+/// line count skips them. Only used to word an error, so the second read
+/// costs nothing in a good run.
+fn line_at(path: &Path, offset: u64) -> u64 {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let end = (offset as usize).min(bytes.len());
+    let before = bytes[..end].iter().filter(|&&c| c == b'\n').count();
+    let blank = bytes[end..]
+        .iter()
+        .take_while(|&&c| c == b'\n' || c == b'\r')
+        .filter(|&&c| c == b'\n')
+        .count();
+    1 + (before + blank) as u64
+}
+
+fn parse_finite(
+    path: &Path,
+    (row, offset): (usize, u64),
+    column: &str,
+    text: &str,
+) -> Result<f64, DataError> {
     let value = text
         .trim()
         .parse::<f64>()
         .map_err(|_| DataError::NotNumeric {
             path: path.to_path_buf(),
             row,
+            line: line_at(path, offset),
             column: column.to_string(),
             value: text.to_string(),
         })?;
@@ -272,6 +331,7 @@ fn parse_finite(path: &Path, row: usize, column: &str, text: &str) -> Result<f64
         Err(DataError::NotFinite {
             path: path.to_path_buf(),
             row,
+            line: line_at(path, offset),
             column: column.to_string(),
             value: text.to_string(),
         })

@@ -125,3 +125,22 @@ fn headerless_matrices_keep_non_finite_values_for_the_fit_to_judge() {
         Err(DataError::ShortRow { row: 1, .. })
     ));
 }
+
+#[test]
+fn errors_name_the_file_line_past_blank_lines_and_refuse_repeated_columns() {
+    let path = scratch_file("blank_lines.csv", "a,b\r\n1,2\r\n\r\n\n3,x\r\n");
+    let error = read_columns(&path, &columns(&["b"])).unwrap_err();
+    match &error {
+        DataError::NotNumeric { row, line, .. } => assert_eq!((*row, *line), (2, 5)),
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert!(error.to_string().contains("line 5 (data row 2)"), "{error}");
+    let path = scratch_file("repeated_header.csv", "a,a,b\n1,2,3\n");
+    let error = read_columns(&path, &columns(&["a"])).unwrap_err();
+    assert!(
+        matches!(error, DataError::AmbiguousColumn { ref column, .. } if column == "a"),
+        "{error:?}"
+    );
+    // Only the columns asked for must be unambiguous.
+    assert!(read_columns(&path, &columns(&["b"])).is_ok());
+}

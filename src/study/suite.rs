@@ -123,7 +123,7 @@ fn invalid(path: &Path, field: String, value: String, rule: &str) -> ConfigError
 pub fn parse_suite(path: &Path, text: &str) -> Result<Suite, ConfigError> {
     let raw: RawSuite = toml::from_str(text).map_err(|err| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: err.to_string().trim_end().replace('\n', " "),
+        message: err.to_string().trim_end().to_string(),
     })?;
     if raw.parts.is_empty() {
         let rule = "list at least one part";

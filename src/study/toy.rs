@@ -202,7 +202,7 @@ fn check_positive_list(path: &Path, field: &str, values: &[f64]) -> Result<(), C
 pub fn parse_toy_study(path: &Path, text: &str) -> Result<ToyStudy, ConfigError> {
     let raw: RawToyStudy = toml::from_str(text).map_err(|err| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: err.to_string().trim_end().replace('\n', " "),
+        message: err.to_string().trim_end().to_string(),
     })?;
     let need = |ok: bool, field: &str, value: &dyn std::fmt::Display, rule: &str| {
         if ok {

@@ -74,11 +74,12 @@ pub enum ConfigError {
     },
     /// The file is not valid TOML, has an unknown key or a value of the
     /// wrong type.
-    #[error("study file {path} is not valid: {message}")]
+    #[error("study file {path} is not valid:\n{message}")]
     Parse {
         /// The study file.
         path: PathBuf,
-        /// The parser's message (it names the key and the line).
+        /// The parser's message (it names the key and the line, and may run
+        /// over several lines, with a caret under the bad spot).
         message: String,
     },
     /// A value is out of range.
@@ -323,7 +324,7 @@ pub fn load_study(path: &Path) -> Result<Study, ConfigError> {
 pub fn parse_study(path: &Path, text: &str) -> Result<Study, ConfigError> {
     let parse_error = |message: String| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: message.trim_end().replace('\n', " "),
+        message: message.trim_end().to_string(),
     };
     let table: toml::Table = toml::from_str(text).map_err(|err| parse_error(err.to_string()))?;
     let kind = match table.get("kind") {

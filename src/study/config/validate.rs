@@ -142,9 +142,10 @@ pub(super) fn validate(raw: RawSviStudy, source: StudySource) -> Result<Study, C
     let path = path.as_path();
     check_list(path, "seeds", &raw.seeds)?;
     check_list(path, "n_components", &raw.n_components)?;
-    if let Some(index) = raw.n_components.iter().position(|&k| k == 0) {
+    if let Some(index) = raw.n_components.iter().position(|&k| k < 2) {
         let name = format!("n_components[{index}]");
-        return Err(invalid(path, &name, &0, "must be at least 1"));
+        let rule = "must be at least 2 (one component leaves nothing to infer)";
+        return Err(invalid(path, &name, &raw.n_components[index], rule));
     }
     check_list(path, "estimators", &raw.estimators)?;
     let mut uses_temperature = false;

@@ -77,7 +77,7 @@ pub const PROBLEM_KINDS: &[&str] = &[
 pub fn parse_variance_study(path: &Path, text: &str) -> Result<VarianceStudy, ConfigError> {
     let raw: RawVarianceStudy = toml::from_str(text).map_err(|err| ConfigError::Parse {
         path: path.to_path_buf(),
-        message: err.to_string().trim_end().replace('\n', " "),
+        message: err.to_string().trim_end().to_string(),
     })?;
     check_list(path, "seeds", &raw.seeds)?;
     check_list(path, "estimators", &raw.estimators)?;

@@ -141,6 +141,26 @@ pub fn throughput_section(dir: &Path) -> String {
             row.ratio
         );
     }
+    let best_rebar = rows
+        .iter()
+        .find(|r| r.estimator == "rebar" && r.numpy_batch.starts_with("best"));
+    if let Some(best) = best_rebar {
+        let verdict = if best.ratio >= THROUGHPUT_GOAL {
+            "met"
+        } else {
+            "not met"
+        };
+        let _ = writeln!(
+            out,
+            "\nGoal: REBAR at least {THROUGHPUT_GOAL}× NumPy at NumPy's best batch size: \
+             **{verdict}** here ({:.2}×). The ratio moves with the machine's load and from \
+             run to run; rerun `benches/peers/throughput.py` on a quiet machine to judge it.",
+            best.ratio
+        );
+    }
     out.push('\n');
     out
 }
+
+/// The throughput ratio to NumPy's best batch that REBAR aims for.
+const THROUGHPUT_GOAL: f64 = 8.0;
