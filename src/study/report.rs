@@ -54,7 +54,7 @@ pub struct ReportInputs<'a> {
 }
 
 /// A float with fixed decimals, or `–` when absent.
-fn num(value: Option<f64>, decimals: usize) -> String {
+pub(super) fn num(value: Option<f64>, decimals: usize) -> String {
     match value {
         Some(x) if x.is_finite() => format!("{x:.decimals$}"),
         _ => "–".to_string(),
@@ -70,7 +70,9 @@ fn p_value(p: f64) -> String {
     }
 }
 
-fn ci(mean: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
+/// `mean [low, high]` with four decimals, or the mean alone without an
+/// interval.
+pub(super) fn ci(mean: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
     match (low, high) {
         (Some(_), Some(_)) => format!("{} [{}, {}]", num(mean, 4), num(low, 4), num(high, 4)),
         _ => num(mean, 4),

@@ -6,21 +6,8 @@
 
 use std::fmt::Write;
 
+use super::report::{ci as interval, num};
 use super::tables::SummaryRow;
-
-fn num(value: Option<f64>, decimals: usize) -> String {
-    match value {
-        Some(x) if x.is_finite() => format!("{x:.decimals$}"),
-        _ => "–".to_string(),
-    }
-}
-
-fn interval(mean: Option<f64>, low: Option<f64>, high: Option<f64>) -> String {
-    match (low, high) {
-        (Some(_), Some(_)) => format!("{} [{}, {}]", num(mean, 4), num(low, 4), num(high, 4)),
-        _ => num(mean, 4),
-    }
-}
 
 /// Where a gap interval lies relative to 0.
 #[derive(Clone, Copy, PartialEq)]

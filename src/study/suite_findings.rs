@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 
 use super::suite_report::{LEVEL, TimingRow};
 use super::suite_sections::{
-    Ctx, PartTables, best_stochastic, best_svi_rows, is_rebar, num, problems_of, settings_of,
-    variant,
+    Ctx, PartTables, best_stochastic, best_svi_rows, is_rebar, num, panel_rows, problems_of,
+    settings_of, variant,
 };
-use super::tables::{Comparison, SummaryRow};
+use super::tables::Comparison;
 
 /// REBAR against a REINFORCE variant in an SVI part's comparisons:
 /// `(row, rebar is first)`.
@@ -144,12 +144,7 @@ pub fn gap_to_em(out: &mut String, ctx: &Ctx<'_>) {
         .filter(|p| !matches!(p.kind.as_str(), "toy" | "variance"))
     {
         for (dataset, k) in settings_of(part) {
-            let here: Vec<&SummaryRow> = part
-                .svi
-                .summary
-                .iter()
-                .filter(|r| r.dataset == dataset && r.n_components == k)
-                .collect();
+            let here = panel_rows(part, &dataset, k);
             if let Some(best) = best_stochastic(&best_svi_rows(&here)) {
                 let side = match (best.gap_to_em_ci_low, best.gap_to_em_ci_high) {
                     (_, Some(high)) if high < 0.0 => 0,

@@ -269,14 +269,18 @@ pub(super) fn settings_of(part: &PartTables) -> Vec<(String, usize)> {
     seen
 }
 
+/// The summary rows of an SVI part for one (data set, K).
+pub(super) fn panel_rows<'a>(part: &'a PartTables, dataset: &str, k: usize) -> Vec<&'a SummaryRow> {
+    part.svi
+        .summary
+        .iter()
+        .filter(|r| r.dataset == dataset && r.n_components == k)
+        .collect()
+}
+
 fn svi_part(out: &mut String, part: &PartTables) {
     for (dataset, k) in settings_of(part) {
-        let here: Vec<&SummaryRow> = part
-            .svi
-            .summary
-            .iter()
-            .filter(|r| r.dataset == dataset && r.n_components == k)
-            .collect();
+        let here = panel_rows(part, &dataset, k);
         let shown = best_svi_rows(&here);
         let _ = writeln!(
             out,
