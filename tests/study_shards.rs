@@ -135,5 +135,43 @@ fn merges_of_shards_that_do_not_belong_together_are_refused() {
         );
         assert!(!dir.join("merged").exists() && !dir.join(".merged.partial").exists());
     }
+    // A shard without fits.csv among shards with it is refused too.
+    fs::remove_file(dir.join("reports/a.shard-2-of-2/fits.csv")).expect("remove");
+    let args = [
+        "merge",
+        "reports/a.shard-1-of-2",
+        "reports/a.shard-2-of-2",
+        "--out",
+        "merged",
+    ];
+    let output = run_in(&dir, &args, &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("no fits.csv"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(!dir.join("merged").exists());
+    // A report whose density tables are half missing changes nothing.
+    let output = run_in(&dir, &["run", "a.toml", "--out", "whole", "--quiet"], &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let whole = dir.join("whole");
+    fs::remove_file(whole.join("histograms.csv")).expect("remove");
+    let figures_before = fs::read_dir(whole.join("figures")).map_or(0, |d| d.count());
+    assert!(figures_before > 0);
+    let output = run_in(&dir, &["report", "whole"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("histograms.csv is missing"));
+    let figures_after = fs::read_dir(whole.join("figures")).map_or(0, |d| d.count());
+    assert_eq!(figures_before, figures_after);
+    // A suite runs its parts in one process: sharding it is refused.
+    fs::write(
+        dir.join("suite.toml"),
+        "kind = \"suite\"\n\n[[parts]]\nname = \"a\"\nfile = \"a.toml\"\n",
+    )
+    .expect("write");
+    let output = run_in(&dir, &["run", "suite.toml", "--shard", "1/2"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("cannot be sharded"));
     let _ = fs::remove_dir_all(&dir);
 }

@@ -25,6 +25,15 @@ macro_rules! say {
     }};
 }
 
+/// `eprintln!` that ignores a closed stderr (e.g. `2>&1 | head -1`), so
+/// that progress lines never stop a run.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 const EXAMPLES: &str = "\
 Examples:
   study                                   run studies/default.toml into reports/default/
@@ -141,7 +150,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("study: error: {}", failure.message);
+            tell!("study: error: {}", failure.message);
             ExitCode::from(failure.status)
         }
     }
@@ -201,9 +210,14 @@ fn default_out(file: &Path, shard: Shard) -> PathBuf {
     }
 }
 
+/// The most worker threads `--threads` accepts.
+const MAX_THREADS: usize = 1024;
+
+/// The commit of the crate's own checkout (the folder it was built from),
+/// whatever the current directory; `None` outside a git checkout.
 fn git_commit() -> Option<String> {
     let output = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;
@@ -216,13 +230,23 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         Some(text) => parse_shard(text)?,
         None => slurm_shard()?.unwrap_or(Shard::WHOLE),
     };
-    if args.threads == Some(0) {
-        return Err(usage(
-            "--threads 0 is not allowed: use at least 1".to_string(),
-        ));
+    if let Some(threads) = args.threads.filter(|&t| t == 0 || t > MAX_THREADS) {
+        return Err(usage(format!(
+            "--threads {threads} is not allowed: use 1 to {MAX_THREADS}"
+        )));
     }
     // A suite runs its parts through `run` one after another.
-    let plan = match suite_run::is_suite(&args.file) {
+    let is_suite = suite_run::is_suite(&args.file);
+    if is_suite && shard.count > 1 {
+        return Err(usage(format!(
+            "{} is a suite, which runs its parts in one process and cannot be sharded \
+             (shard {}); shard one part's study file instead, e.g. \
+             `study run studies/full/gmm.toml --shard I/N`, then merge that part",
+            args.file.display(),
+            shard.label()
+        )));
+    }
+    let plan = match is_suite {
         true => None,
         false => Some(load_plan(&args.file)?),
     };
@@ -321,7 +345,7 @@ impl Reporter {
     fn plain_line(&self, event: Progress) {
         match event {
             Progress::Started { total, done } => {
-                eprintln!("study: {total} cells, {done} already done");
+                tell!("study: {total} cells, {done} already done");
             }
             Progress::CellDone { done, total } => {
                 let step = (total / 20).max(1);
@@ -333,10 +357,10 @@ impl Reporter {
                         .is_ok()
                 {
                     let seconds = self.started.elapsed().as_secs_f64();
-                    eprintln!("study: {done}/{total} cells done ({seconds:.1} s)");
+                    tell!("study: {done}/{total} cells done ({seconds:.1} s)");
                 }
             }
-            Progress::Finishing => eprintln!("study: writing tables, figures and report"),
+            Progress::Finishing => tell!("study: writing tables, figures and report"),
         }
     }
 
@@ -364,7 +388,7 @@ fn report_command(dir: &Path) -> Result<(), Failure> {
             rebuild_study(&dir.join(&part.name))?;
         }
         suite_report::build_suite_report(dir)?;
-        println!(
+        say!(
             "study: rebuilt every part and the suite report of {}",
             dir.display()
         );
@@ -396,7 +420,7 @@ fn rebuild_study(dir: &Path) -> Result<(), Failure> {
 fn list_command(file: &Path) -> Result<(), Failure> {
     if suite_run::is_suite(file) {
         let n_cells = suite_run::validate_suite_file(file)?;
-        println!("{}: suite, {n_cells} cells in its parts", file.display());
+        say!("{}: suite, {n_cells} cells in its parts", file.display());
         return Ok(());
     }
     let plan = load_plan(file)?;
@@ -414,7 +438,7 @@ fn list_command(file: &Path) -> Result<(), Failure> {
 fn validate_command(file: &Path) -> Result<(), Failure> {
     if suite_run::is_suite(file) {
         let n_cells = suite_run::validate_suite_file(file)?;
-        println!(
+        say!(
             "{}: valid suite ({n_cells} cells in its parts)",
             file.display()
         );

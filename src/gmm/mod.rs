@@ -134,7 +134,10 @@ pub enum GmmError {
         means: (usize, usize),
     },
     /// A covariance matrix is not positive definite.
-    #[error("component {component}'s covariance is not positive definite; set reg_covar > 0")]
+    #[error(
+        "component {component}'s covariance is not positive definite; set reg_covar > 0 \
+         (in a study file: raise variance_floor)"
+    )]
     NotPositiveDefinite {
         /// The component.
         component: usize,
@@ -142,7 +145,8 @@ pub enum GmmError {
     /// A full covariance from too few points, with no regularisation.
     #[error(
         "component {component} has effective count {effective_count:.3} below D + 1 = \
-         {needed}, so its covariance is singular; set reg_covar > 0 or use fewer components"
+         {needed}, so its covariance is singular; set reg_covar > 0 (in a study file: \
+         variance_floor) or use fewer components"
     )]
     DegenerateCovariance {
         /// The component.
@@ -158,7 +162,7 @@ pub enum GmmError {
     /// A component collapsed onto a point, with no regularisation.
     #[error(
         "component {component} collapsed: variance {variance:e} in dimension {dim}; set \
-         reg_covar > 0 to floor variances"
+         reg_covar > 0 to floor variances (in a study file: raise variance_floor)"
     )]
     Collapsed {
         /// The component.

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::StudyError;
-use super::densities::draw_densities;
+use super::densities::{draw_densities, read_density_tables};
 use super::figures::draw_all;
 use super::report::{ReportInputs, TimingSummaryRow, render};
 use super::store::{remove_dir_if_exists, write_atomic};
@@ -52,11 +52,13 @@ pub fn build_outputs(
     write_summary(&dir.join("summary.csv"), &summaries)?;
     write_comparisons(&dir.join("comparisons.csv"), &comparisons(&summaries))?;
     write_timing_summary(&dir.join("timing_summary.csv"), &summaries)?;
+    // Read everything the figures need before the old figures go.
+    let density_tables = read_density_tables(dir)?;
     let figures_dir = dir.join("figures");
     remove_dir_if_exists(&figures_dir)?;
     let mut figures = draw_all(&figures_dir, &summaries)?;
     drop(summaries);
-    figures.extend(draw_densities(dir, &figures_dir)?);
+    figures.extend(draw_densities(&density_tables, &figures_dir)?);
     let summary: Vec<SummaryRow> =
         read_table(&dir.join("summary.csv")).map_err(StudyError::Table)?;
     let compared: Vec<Comparison> =

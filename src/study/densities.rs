@@ -10,8 +10,9 @@
 //! The best run of a method is its cell with the highest final
 //! log-likelihood per point over seeds, learning rates and temperatures
 //! (the first such cell in grid order). Built from `fits.csv` and
-//! `histograms.csv` ([`super::fits`]); a folder without them (another
-//! study kind, or one written before these tables existed) gets none.
+//! `histograms.csv` ([`super::fits`]); a folder without both (another
+//! study kind, or one written before these tables existed) gets none, and
+//! a folder with only one of them is an error.
 
 use std::path::Path;
 
@@ -72,25 +73,61 @@ impl CellFit<'_> {
     }
 }
 
-/// Draws every density figure of the folder `dir` into `figures_dir`.
+/// The two tables the density figures are drawn from.
+#[derive(Debug, Clone, Default)]
+pub struct DensityTables {
+    fits: Vec<FitRow>,
+    histograms: Vec<HistogramRow>,
+}
+
+/// Reads `fits.csv` and `histograms.csv` of the folder `dir`; empty tables
+/// when neither exists (a folder written before they existed).
 ///
 /// # Errors
 ///
-/// [`StudyError`] when `fits.csv` or `histograms.csv` is unreadable or a
-/// figure cannot be drawn.
-pub fn draw_densities(dir: &Path, figures_dir: &Path) -> Result<Vec<Figure>, StudyError> {
+/// [`StudyError::Table`] when one exists without the other or either is
+/// unreadable, so that nothing is deleted before the error is known.
+pub fn read_density_tables(dir: &Path) -> Result<DensityTables, StudyError> {
     let (fits_path, histograms_path) = (dir.join("fits.csv"), dir.join("histograms.csv"));
-    if !(fits_path.exists() && histograms_path.exists()) {
-        return Ok(Vec::new());
+    match (fits_path.exists(), histograms_path.exists()) {
+        (false, false) => return Ok(DensityTables::default()),
+        (true, true) => {}
+        (has_fits, _) => {
+            let (present, missing) = if has_fits {
+                (&fits_path, &histograms_path)
+            } else {
+                (&histograms_path, &fits_path)
+            };
+            return Err(StudyError::Table(format!(
+                "{} is missing beside {}; the density figures need both (rerun the study, \
+                 or copy the file back)",
+                missing.display(),
+                present.display()
+            )));
+        }
     }
-    let fits: Vec<FitRow> = read_table(&fits_path).map_err(StudyError::Table)?;
-    let histograms: Vec<HistogramRow> = read_table(&histograms_path).map_err(StudyError::Table)?;
-    let cells = group_cells(&fits);
+    Ok(DensityTables {
+        fits: read_table(&fits_path).map_err(StudyError::Table)?,
+        histograms: read_table(&histograms_path).map_err(StudyError::Table)?,
+    })
+}
+
+/// Draws every density figure of `tables` into `figures_dir`.
+///
+/// # Errors
+///
+/// [`StudyError`] when a figure cannot be drawn.
+pub fn draw_densities(
+    tables: &DensityTables,
+    figures_dir: &Path,
+) -> Result<Vec<Figure>, StudyError> {
+    let (fits, histograms) = (&tables.fits, &tables.histograms);
+    let cells = group_cells(fits);
     let mut figures = Vec::new();
     for (dataset, k) in panels(&cells) {
         let best = best_per_method(&cells, &dataset, k);
         let charts: Vec<LineChart> = (0..MAX_PANELS)
-            .filter_map(|dim| density_chart(&histograms, &best, &dataset, k, dim))
+            .filter_map(|dim| density_chart(histograms, &best, &dataset, k, dim))
             .collect();
         if charts.is_empty() {
             continue;

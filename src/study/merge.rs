@@ -81,7 +81,17 @@ fn merge_into(dirs: &[PathBuf], staging: &Path, first: &Manifest) -> Result<Vec<
     merge_table(dirs, staging, "results.csv", results_header, first.n_cells)?;
     let seconds = merge_table(dirs, staging, "timings.csv", timings_header, first.n_cells)?;
     // Folders written before `fits.csv` existed have none: merge it when
-    // every shard has it; the data tables are the same in every shard.
+    // every shard has it, refuse a mix; the data tables are the same in
+    // every shard.
+    let with_fits = dirs.iter().filter(|dir| dir.join("fits.csv").exists());
+    if let Some(lacking) = dirs.iter().find(|dir| !dir.join("fits.csv").exists())
+        && with_fits.count() > 0
+    {
+        return Err(StudyError::Merge(format!(
+            "{} has no fits.csv while other shards do; rerun that shard",
+            lacking.display()
+        )));
+    }
     if let Some(header) = fits_header_of(&first.kind)
         && dirs.iter().all(|dir| dir.join("fits.csv").exists())
     {

@@ -33,7 +33,7 @@ pub fn at_a_glance(out: &mut String, summary: &[SummaryRow], panels: &[(String, 
     let _ = writeln!(
         out,
         "| data set | K | EM log-lik. | best stochastic variant | its log-lik. | gap to EM | \
-         runs within ε |"
+         stochastic runs within ε (all variants) |"
     );
     let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
     let mut sides: Vec<Side> = Vec::new();

@@ -230,6 +230,17 @@ pub fn run_suite(
     out: &Path,
     run_part: &mut dyn FnMut(&SuitePart, &Path) -> Result<(), StudyError>,
 ) -> Result<SuiteOutcome, StudyError> {
+    // A suite's folder holds part folders and suite.json: refuse to mix
+    // them into a plain study's output or into an unrelated folder.
+    let is_suite_folder = out.join("suite.json").exists() || out.join(STATE_FILE).exists();
+    let empty = std::fs::read_dir(out).map_or(true, |mut entries| entries.next().is_none());
+    if out.exists() && !is_suite_folder && !empty {
+        return Err(StudyError::Manifest(format!(
+            "output folder {} exists and is not a suite's output (no suite.json); choose \
+             another --out",
+            out.display()
+        )));
+    }
     io_context(std::fs::create_dir_all(out), "cannot create", out)?;
     let state_path = out.join(STATE_FILE);
     let mut state = std::fs::read_to_string(&state_path)
