@@ -73,6 +73,7 @@ pub fn build_outputs(
         comparisons: &compared,
         timings: &timings,
         figures: &figures,
+        standardised: &density_tables.standardised_datasets(),
     });
     write_atomic(&dir.join("report.md"), report.as_bytes())?;
     Ok(())

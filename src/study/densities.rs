@@ -80,6 +80,20 @@ pub struct DensityTables {
     histograms: Vec<HistogramRow>,
 }
 
+impl DensityTables {
+    /// The data sets whose columns were standardised (their histogram
+    /// columns carry the ` (standardised)` suffix), in table order.
+    pub fn standardised_datasets(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for row in &self.histograms {
+            if row.column.ends_with("(standardised)") && !names.contains(&row.dataset) {
+                names.push(row.dataset.clone());
+            }
+        }
+        names
+    }
+}
+
 /// Reads `fits.csv` and `histograms.csv` of the folder `dir`; empty tables
 /// when neither exists (a folder written before they existed).
 ///

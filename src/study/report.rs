@@ -51,6 +51,8 @@ pub struct ReportInputs<'a> {
     pub timings: &'a [TimingSummaryRow],
     /// The figures, in drawing order.
     pub figures: &'a [Figure],
+    /// Data sets whose columns were standardised before fitting.
+    pub standardised: &'a [String],
 }
 
 /// A float with fixed decimals, or `–` when absent.
@@ -159,6 +161,14 @@ fn what_was_run(out: &mut String, inputs: &ReportInputs<'_>) {
     let seeds = distinct(rows.iter().map(|r| r.n_seeds));
     let _ = writeln!(out, "## What was run\n");
     let _ = writeln!(out, "- Data sets: {}", join(&datasets));
+    if !inputs.standardised.is_empty() {
+        let _ = writeln!(
+            out,
+            "- Standardised before fitting (each column to mean 0, sd 1; their \
+             log-likelihoods are per standard unit, not comparable with the raw data's): {}",
+            join(inputs.standardised)
+        );
+    }
     let _ = writeln!(out, "- Methods: {}", join(&methods));
     let _ = writeln!(out, "- Mixture components K: {}", join(&ks));
     if !temperatures.is_empty() {
