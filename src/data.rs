@@ -140,7 +140,7 @@ pub enum DataError {
         /// The text found.
         value: String,
     },
-    /// The file has no data rows.
+    /// The file has no data rows (or no header either).
     #[error("data file {path} has no data rows")]
     Empty {
         /// The file.
@@ -166,6 +166,12 @@ pub fn read_columns(path: &Path, columns: &[String]) -> Result<Dataset, DataErro
         .flexible(true)
         .from_reader(open(path)?);
     let header = reader.headers().map_err(|e| io_error(path, &e))?.clone();
+    if header.iter().all(|h| h.trim().is_empty()) {
+        // No header at all: the file is empty (or blank).
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
     let indices = column_indices(path, &header, columns)?;
 
     let mut values = Vec::new();

@@ -163,8 +163,19 @@ pub fn parse_suite(path: &Path, text: &str) -> Result<Suite, ConfigError> {
             let rule = format!("a readable study file ({}: {err})", file.display());
             invalid(path, field.clone(), shown.clone(), &rule)
         })?;
-        let kind = declared_kind(&text)
-            .ok_or_else(|| invalid(path, field.clone(), shown.clone(), "a valid study file"))?;
+        let kind = declared_kind(&text).ok_or_else(|| {
+            // Say where the part file breaks, as for a study file.
+            let reason = toml::from_str::<toml::Table>(&text)
+                .err()
+                .map_or_else(String::new, |err| {
+                    format!(":\n{}", err.to_string().trim_end())
+                });
+            let rule = format!(
+                "a valid study file ({} is not valid TOML){reason}",
+                file.display()
+            );
+            invalid(path, field.clone(), shown.clone(), &rule)
+        })?;
         if kind == "suite" {
             let rule = "a study of another kind (a suite of suites is not supported)";
             return Err(invalid(path, field, shown, rule));
