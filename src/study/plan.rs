@@ -20,8 +20,11 @@ pub trait Plan: Sync {
     fn source(&self) -> &StudySource;
     /// The study kind (`svi` or `variance`).
     fn kind(&self) -> &'static str;
-    /// Per-point distance to EM that counts as reached (0 when unused).
-    fn epsilon(&self) -> f64;
+    /// Per-point distance to EM that counts as reached (0, the default,
+    /// for kinds that have no EM to reach).
+    fn epsilon(&self) -> f64 {
+        0.0
+    }
     /// Cells in the whole grid.
     fn n_cells(&self) -> usize;
     /// The text that identifies cell `index` (its key and seed); shards

@@ -485,10 +485,6 @@ impl Plan for ToyPlan {
         "toy"
     }
 
-    fn epsilon(&self) -> f64 {
-        0.0
-    }
-
     fn n_cells(&self) -> usize {
         self.cells.len()
     }

@@ -28,6 +28,7 @@
 mod covariance;
 mod fit;
 mod init;
+mod lanes;
 
 pub(crate) use init::distinct_indices;
 mod linalg;

@@ -277,10 +277,6 @@ impl Plan for VariancePlan {
         "variance"
     }
 
-    fn epsilon(&self) -> f64 {
-        0.0
-    }
-
     fn n_cells(&self) -> usize {
         self.cells.len()
     }
