@@ -90,7 +90,8 @@ pub enum DataError {
         /// The repeated column name.
         column: String,
     },
-    /// A row has fewer fields than the header or than the first row.
+    /// A row has another number of fields than the header (or, without a
+    /// header, than the first row).
     #[error(
         "data file {path}, line {line} (data row {row}): expected {expected} fields, found {found}"
     )]
@@ -180,6 +181,17 @@ pub fn read_columns(path: &Path, columns: &[String]) -> Result<Dataset, DataErro
         let record = record.map_err(|e| io_error(path, &e))?;
         let row = row_index + 1;
         let offset = record_offset(&record);
+        if record.len() != header.len() {
+            // A row of another length is malformed even where the columns
+            // asked for happen to exist.
+            return Err(DataError::ShortRow {
+                path: path.to_path_buf(),
+                row,
+                line: line_at(path, offset),
+                expected: header.len(),
+                found: record.len(),
+            });
+        }
         for (&index, name) in indices.iter().zip(columns) {
             let text = record.get(index).ok_or_else(|| DataError::ShortRow {
                 path: path.to_path_buf(),

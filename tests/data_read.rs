@@ -144,3 +144,22 @@ fn errors_name_the_file_line_past_blank_lines_and_refuse_repeated_columns() {
     // Only the columns asked for must be unambiguous.
     assert!(read_columns(&path, &columns(&["b"])).is_ok());
 }
+
+#[test]
+fn rows_of_another_length_are_refused_even_outside_the_chosen_columns() {
+    let path = scratch_file("ragged.csv", "a,b,c\n1,2,3\n4,5\n");
+    let error = read_columns(&path, &columns(&["a"])).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            DataError::ShortRow {
+                row: 2,
+                line: 3,
+                expected: 3,
+                found: 2,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}

@@ -254,6 +254,14 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&args.file, shard));
+    // `--out file/sub`: the folder can never be made; say so as a usage error.
+    if let Some(blocker) = out.ancestors().skip(1).find(|a| a.exists() && !a.is_dir()) {
+        return Err(usage(format!(
+            "--out {}: {} is a file, not a folder",
+            out.display(),
+            blocker.display()
+        )));
+    }
     let reporter = Reporter::new(args.quiet);
     let progress = |event: Progress| reporter.event(event);
     let options = RunOptions {

@@ -148,11 +148,22 @@ pub fn draw_densities(
         }
         let file = format!("density-{dataset}-k{k}.svg");
         draw_grid(&charts, 2, &figures_dir.join(&file))?;
+        let n_dims = histograms
+            .iter()
+            .filter(|h| h.dataset == dataset)
+            .map(|h| h.dim + 1)
+            .max()
+            .unwrap_or(0);
+        let shown = if n_dims > MAX_PANELS {
+            format!(" (the first {MAX_PANELS} of its {n_dims} columns)")
+        } else {
+            String::new()
+        };
         figures.push(Figure {
             file,
             caption: format!(
                 "{dataset}, K = {k}: fitted densities of each method's best run over the \
-                 data's histogram"
+                 data's histogram{shown}"
             ),
         });
     }
