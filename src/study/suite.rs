@@ -7,6 +7,8 @@
 //! ```toml
 //! kind = "suite"
 //! description = "The write-up study"   # optional
+//! threats = ["Steps were trimmed."]     # optional: lines for the report's
+//!                                       # threats-to-validity section
 //!
 //! [[parts]]
 //! name = "toy"                          # folder name: a-z, 0-9 and '-'
@@ -52,6 +54,8 @@ struct RawSuite {
     kind: String,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    threats: Vec<String>,
     parts: Vec<RawPart>,
 }
 
@@ -75,6 +79,9 @@ pub struct Suite {
     pub source: StudySource,
     /// One line saying what the suite is for.
     pub description: Option<String>,
+    /// The suite's own threats to validity (what its study files trimmed
+    /// or left out), printed in the report.
+    pub threats: Vec<String>,
     /// The parts, in run order.
     pub parts: Vec<SuitePart>,
 }
@@ -90,6 +97,9 @@ pub struct SuiteRecord {
     pub study_hash: String,
     /// Its description.
     pub description: Option<String>,
+    /// Its threats to validity, one line each.
+    #[serde(default)]
+    pub threats: Vec<String>,
     /// The parts.
     pub parts: Vec<SuitePart>,
 }
@@ -194,6 +204,7 @@ pub fn parse_suite(path: &Path, text: &str) -> Result<Suite, ConfigError> {
             hash: format!("{:016x}", fnv1a64(text.as_bytes())),
         },
         description: raw.description,
+        threats: raw.threats,
         parts,
     })
 }
@@ -282,6 +293,7 @@ pub fn run_suite(
         study_file: suite.source.path.display().to_string(),
         study_hash: suite.source.hash.clone(),
         description: suite.description.clone(),
+        threats: suite.threats.clone(),
         parts: suite.parts.clone(),
     };
     write_json(&out.join(SUITE_FILE), &record)?;

@@ -156,9 +156,16 @@ fn copy_figures(dir: &Path, parts: &[PartTables]) -> Result<Vec<String>, StudyEr
 }
 
 fn render(record: &SuiteRecord, parts: &[PartTables], figures: &[String]) -> String {
-    let ctx = Ctx { parts, figures };
-    let mut out = String::from(
-        "# The full study: when does REBAR beat REINFORCE, and does anything beat EM?\n\n",
+    let ctx = Ctx {
+        parts,
+        figures,
+        threats: &record.threats,
+    };
+    let stem = Path::new(&record.study_file)
+        .file_stem()
+        .map_or_else(|| "suite".to_string(), |s| s.to_string_lossy().into_owned());
+    let mut out = format!(
+        "# The {stem} study: when does REBAR beat REINFORCE, and does anything beat EM?\n\n"
     );
     if let Some(description) = &record.description {
         let _ = writeln!(out, "{description}\n");

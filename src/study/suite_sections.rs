@@ -74,6 +74,8 @@ pub struct Ctx<'a> {
     pub parts: &'a [PartTables],
     /// The copied figures, `<part>-<file>`.
     pub figures: &'a [String],
+    /// The suite's own threats to validity, one line each.
+    pub threats: &'a [String],
 }
 
 /// Whether a part's figure is one of the key figures copied to the top.
