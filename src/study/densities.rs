@@ -20,6 +20,7 @@ use super::StudyError;
 use super::figures::Figure;
 use super::fits::{FitRow, HistogramRow};
 use super::plots::{LineChart, Series, draw_grid};
+use super::report::distinct;
 use super::tables::read_table;
 
 /// Panels drawn per figure (data sets with more columns show the first).
@@ -84,13 +85,11 @@ impl DensityTables {
     /// The data sets whose columns were standardised (their histogram
     /// columns carry the ` (standardised)` suffix), in table order.
     pub fn standardised_datasets(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for row in &self.histograms {
-            if row.column.ends_with("(standardised)") && !names.contains(&row.dataset) {
-                names.push(row.dataset.clone());
-            }
-        }
-        names
+        let marked = self
+            .histograms
+            .iter()
+            .filter(|row| row.column.ends_with("(standardised)"));
+        distinct(marked.map(|row| row.dataset.clone()))
     }
 }
 
@@ -138,7 +137,12 @@ pub fn draw_densities(
     let (fits, histograms) = (&tables.fits, &tables.histograms);
     let cells = group_cells(fits);
     let mut figures = Vec::new();
-    for (dataset, k) in panels(&cells) {
+    let panels = distinct(
+        cells
+            .iter()
+            .map(|cell| (cell.first().dataset.clone(), cell.first().n_components)),
+    );
+    for (dataset, k) in panels {
         let best = best_per_method(&cells, &dataset, k);
         let charts: Vec<LineChart> = (0..MAX_PANELS)
             .filter_map(|dim| density_chart(histograms, &best, &dataset, k, dim))
@@ -180,18 +184,6 @@ fn group_cells(fits: &[FitRow]) -> Vec<CellFit<'_>> {
         }
     }
     cells
-}
-
-/// The (data set, K) pairs in order of first appearance.
-fn panels(cells: &[CellFit<'_>]) -> Vec<(String, usize)> {
-    let mut seen: Vec<(String, usize)> = Vec::new();
-    for cell in cells {
-        let key = (cell.first().dataset.clone(), cell.first().n_components);
-        if !seen.contains(&key) {
-            seen.push(key);
-        }
-    }
-    seen
 }
 
 /// Each method's best cell on (dataset, K), methods in order of first

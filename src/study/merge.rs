@@ -83,17 +83,20 @@ fn merge_into(dirs: &[PathBuf], staging: &Path, first: &Manifest) -> Result<Vec<
     // Folders written before `fits.csv` existed have none: merge it when
     // every shard has it, refuse a mix; the data tables are the same in
     // every shard.
-    let with_fits = dirs.iter().filter(|dir| dir.join("fits.csv").exists());
-    if let Some(lacking) = dirs.iter().find(|dir| !dir.join("fits.csv").exists())
-        && with_fits.count() > 0
+    let lacking: Vec<&PathBuf> = dirs
+        .iter()
+        .filter(|d| !d.join("fits.csv").exists())
+        .collect();
+    if let Some(first_lacking) = lacking.first()
+        && lacking.len() < dirs.len()
     {
         return Err(StudyError::Merge(format!(
             "{} has no fits.csv while other shards do; rerun that shard",
-            lacking.display()
+            first_lacking.display()
         )));
     }
     if let Some(header) = fits_header_of(&first.kind)
-        && dirs.iter().all(|dir| dir.join("fits.csv").exists())
+        && lacking.is_empty()
     {
         merge_table(dirs, staging, "fits.csv", header, first.n_cells)?;
         let histograms = dirs[0].join("histograms.csv");

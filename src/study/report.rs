@@ -81,14 +81,16 @@ pub(super) fn ci(mean: Option<f64>, low: Option<f64>, high: Option<f64>) -> Stri
     }
 }
 
-fn variant(row: &SummaryRow) -> String {
+/// The row's estimator with its temperature, e.g. `rebar λ=0.5`.
+pub(super) fn variant(row: &SummaryRow) -> String {
     match row.temperature {
         Some(t) => format!("{} λ={t}", row.method),
         None => row.method.clone(),
     }
 }
 
-fn distinct<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
+/// The distinct values in order of first appearance.
+pub(super) fn distinct<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
     let mut seen = Vec::new();
     for value in values {
         if !seen.contains(&value) {
@@ -96,6 +98,19 @@ fn distinct<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
         }
     }
     seen
+}
+
+/// The row with the highest mean final log-likelihood (the first such).
+pub(super) fn best_by_log_lik<'a>(
+    rows: impl Iterator<Item = &'a SummaryRow>,
+) -> Option<&'a SummaryRow> {
+    rows.reduce(|best, next| {
+        if next.log_lik_mean > best.log_lik_mean {
+            next
+        } else {
+            best
+        }
+    })
 }
 
 fn join<T: std::fmt::Display>(values: &[T]) -> String {
@@ -253,14 +268,8 @@ fn findings(
     k: usize,
     rows: &[&SummaryRow],
 ) {
-    let svi: Vec<&&SummaryRow> = rows.iter().filter(|r| r.method != "em").collect();
-    let Some(best) = svi.iter().copied().reduce(|best, next| {
-        if next.log_lik_mean > best.log_lik_mean {
-            next
-        } else {
-            best
-        }
-    }) else {
+    let svi: Vec<&SummaryRow> = rows.iter().copied().filter(|r| r.method != "em").collect();
+    let Some(best) = best_by_log_lik(svi.iter().copied()) else {
         return;
     };
     let _ = writeln!(out, "Findings:\n");
@@ -292,13 +301,7 @@ fn findings(
     }
     for method in distinct(svi.iter().map(|r| r.method.clone())) {
         let of_method = svi.iter().copied().filter(|r| r.method == method);
-        let Some(top) = of_method.reduce(|a, b| {
-            if b.log_lik_mean > a.log_lik_mean {
-                b
-            } else {
-                a
-            }
-        }) else {
+        let Some(top) = best_by_log_lik(of_method) else {
             continue;
         };
         let _ = writeln!(

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::report::{ci as interval, num};
+use super::report::{best_by_log_lik, ci as interval, num, variant};
 use super::tables::SummaryRow;
 
 /// Where a gap interval lies relative to 0.
@@ -43,26 +43,15 @@ pub fn at_a_glance(out: &mut String, summary: &[SummaryRow], panels: &[(String, 
             .iter()
             .filter(|r| &r.dataset == dataset && r.n_components == *k);
         let em = here.clone().find(|r| r.method == "em");
-        let best = here
-            .clone()
-            .filter(|r| r.method != "em")
-            .reduce(|best, next| {
-                if next.log_lik_mean > best.log_lik_mean {
-                    next
-                } else {
-                    best
-                }
-            });
-        let Some(best) = best else { continue };
+        let Some(best) = best_by_log_lik(here.clone().filter(|r| r.method != "em")) else {
+            continue;
+        };
         let reached: usize = here.clone().filter_map(|r| r.n_reached).sum();
         let runs: usize = here
             .filter(|r| r.method != "em")
             .map(|r| r.n_reached.unwrap_or(0) + r.n_not_reached.unwrap_or(0))
             .sum();
-        let variant = match best.temperature {
-            Some(t) => format!("{} λ={t}", best.method),
-            None => best.method.clone(),
-        };
+        let variant = variant(best);
         let _ = writeln!(
             out,
             "| {dataset} | {k} | {} | {variant}, lr {} | {} | {} | {reached}/{runs} |",

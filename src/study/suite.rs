@@ -175,15 +175,14 @@ pub fn parse_suite(path: &Path, text: &str) -> Result<Suite, ConfigError> {
         })?;
         let kind = declared_kind(&text).ok_or_else(|| {
             // Say where the part file breaks, as for a study file.
-            let reason = toml::from_str::<toml::Table>(&text)
-                .err()
-                .map_or_else(String::new, |err| {
-                    format!(":\n{}", err.to_string().trim_end())
-                });
-            let rule = format!(
-                "a valid study file ({} is not valid TOML){reason}",
-                file.display()
-            );
+            let rule = match toml::from_str::<toml::Table>(&text) {
+                Err(err) => format!(
+                    "a valid study file ({} is not valid TOML):\n{}",
+                    file.display(),
+                    err.to_string().trim_end()
+                ),
+                Ok(_) => format!("a study file whose `kind` is a string ({})", file.display()),
+            };
             invalid(path, field.clone(), shown.clone(), &rule)
         })?;
         if kind == "suite" {
@@ -254,7 +253,7 @@ pub fn run_suite(
 ) -> Result<SuiteOutcome, StudyError> {
     // A suite's folder holds part folders and suite.json: refuse to mix
     // them into a plain study's output or into an unrelated folder.
-    let is_suite_folder = out.join("suite.json").exists() || out.join(STATE_FILE).exists();
+    let is_suite_folder = out.join(SUITE_FILE).exists() || out.join(STATE_FILE).exists();
     let empty = std::fs::read_dir(out).map_or(true, |mut entries| entries.next().is_none());
     if out.exists() && !is_suite_folder && !empty {
         return Err(StudyError::Manifest(format!(
