@@ -158,6 +158,11 @@ pub struct EstimatorStats {
     pub snr: f64,
     /// Evaluations of `f` per estimate.
     pub evals_per_estimate: f64,
+    /// Draws of the first (screening) sample; below `n_draws` when a
+    /// flagged sample was extended ([`measure_confirmed`]).
+    pub screen_draws: usize,
+    /// `max_bias_z` after the screening sample.
+    pub screen_max_bias_z: f64,
 }
 
 impl EstimatorStats {
@@ -199,22 +204,107 @@ where
     O: Objective + ?Sized,
     R: Rng + ?Sized,
 {
+    let draws = Draws {
+        n_draws,
+        confirm_draws: &[],
+    };
+    measure_confirmed(
+        kind, variables, n_samples, objective, phi, exact, draws, rng,
+    )
+}
+
+/// [`measure`] with confirmation draws: a sample whose bias check fails is
+/// extended as [`draw_checked`] describes.
+///
+/// # Errors
+///
+/// As [`measure`].
+///
+/// # Panics
+///
+/// Panics if `exact.len() != phi.len()`.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_confirmed<O, R>(
+    kind: &EstimatorKind,
+    variables: Variables,
+    n_samples: usize,
+    objective: &O,
+    phi: &[f64],
+    exact: &[f64],
+    draws: Draws<'_>,
+    rng: &mut R,
+) -> Result<EstimatorStats, EstimatorError>
+where
+    O: Objective + ?Sized,
+    R: Rng + ?Sized,
+{
     assert_eq!(
         exact.len(),
         phi.len(),
         "measure: exact and phi lengths differ"
     );
     let mut estimator = Estimator::try_new(kind.clone(), variables, n_samples)?;
-    let mut moments = Moments::new(phi.len());
-    let mut grad_phi = vec![0.0; phi.len()];
+    Ok(draw_checked(kind.name(), exact, draws, |grad_phi| {
+        estimator.estimate(phi, objective, rng, grad_phi).n_evals
+    }))
+}
+
+/// How many estimates a bias check draws (maths.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draws<'a> {
+    /// Estimates of the first, screening sample.
+    pub n_draws: usize,
+    /// Larger sample sizes, in increasing order, that a sample failing the
+    /// check is extended to, one after another, until it passes; empty
+    /// for a single fixed-size sample.
+    pub confirm_draws: &'a [usize],
+}
+
+/// Draws estimates with `draw_one` (which writes one estimate of all
+/// `exact.len()` coordinates and returns its evaluations of `f`) and
+/// summarises them against `exact`.
+///
+/// First `draws.n_draws` estimates; then, while the largest bias z-score
+/// exceeds the Bonferroni bound at [`ALPHA`] and `draws.confirm_draws`
+/// holds a larger size, the same sample is extended to that size and
+/// checked again. A fixed bias `δ` grows the z-score like
+/// `δ sqrt(n) / sd`, so extending cannot clear it; a rare, large estimate
+/// that the first sample missed (a heavy tail, which shrinks the sample
+/// variance and inflates z) is found by the longer sample. The result's
+/// `screen_*` fields describe the first sample; every other field, the
+/// whole sample.
+pub fn draw_checked(
+    name: &'static str,
+    exact: &[f64],
+    draws: Draws<'_>,
+    mut draw_one: impl FnMut(&mut [f64]) -> usize,
+) -> EstimatorStats {
+    let bound = bonferroni_z(ALPHA, exact.len());
+    let mut moments = Moments::new(exact.len());
+    let mut estimate = vec![0.0; exact.len()];
     let mut total_evals = 0usize;
-    for _ in 0..n_draws {
-        total_evals += estimator
-            .estimate(phi, objective, rng, &mut grad_phi)
-            .n_evals;
-        moments.push(&grad_phi);
+    let mut draw_to = |target: usize, moments: &mut Moments, total_evals: &mut usize| {
+        while moments.n_draws() < target {
+            *total_evals += draw_one(&mut estimate);
+            moments.push(&estimate);
+        }
+    };
+    draw_to(draws.n_draws, &mut moments, &mut total_evals);
+    let screen_draws = moments.n_draws();
+    let screen_max_bias_z = moments.max_bias_z(exact);
+    let mut max_bias_z = screen_max_bias_z;
+    for &target in draws.confirm_draws {
+        if max_bias_z <= bound {
+            break;
+        }
+        draw_to(target, &mut moments, &mut total_evals);
+        max_bias_z = moments.max_bias_z(exact);
     }
-    Ok(summarise(kind.name(), &moments, exact, total_evals))
+    EstimatorStats {
+        screen_draws,
+        screen_max_bias_z,
+        ..summarise(name, &moments, exact, total_evals)
+    }
 }
 
 /// Summarises moments of `n` draws that cost `total_evals` evaluations.
@@ -225,16 +315,19 @@ pub fn summarise(
     total_evals: usize,
 ) -> EstimatorStats {
     let summed_variance: f64 = moments.variance().iter().sum();
+    let max_bias_z = moments.max_bias_z(exact);
     let mean_norm = moments.mean().iter().map(|m| m * m).sum::<f64>().sqrt();
     EstimatorStats {
         name,
         n_draws: moments.n_draws(),
         mean: moments.mean().to_vec(),
-        max_bias_z: moments.max_bias_z(exact),
+        max_bias_z,
         summed_variance,
         log10_summed_variance: summed_variance.log10(),
         snr: mean_norm / summed_variance.sqrt(),
         evals_per_estimate: total_evals as f64 / moments.n_draws().max(1) as f64,
+        screen_draws: moments.n_draws(),
+        screen_max_bias_z: max_bias_z,
     }
 }
 
@@ -260,6 +353,68 @@ mod tests {
         assert!((moments.variance()[1] - 3.0).abs() < 1e-12);
         assert!(moments.max_bias_z(&[7.0 / 3.0, 11.0]) < 1e-9);
         assert!((moments.max_bias_z(&[7.0 / 3.0, 12.0]) - 1.0).abs() < 1e-9);
+    }
+
+    /// Estimates that are 0 except for a spike of `spike` every `period`
+    /// draws (mean exactly 1 over whole periods), plus `offset`.
+    fn spiky(period: usize, offset: f64) -> impl FnMut(&mut [f64]) -> usize {
+        let mut count = 0;
+        move |estimate: &mut [f64]| {
+            count += 1;
+            let spike = if count % period == 0 {
+                period as f64
+            } else {
+                0.0
+            };
+            estimate[0] = spike + offset;
+            1
+        }
+    }
+
+    #[test]
+    fn a_heavy_tail_missed_by_the_screening_sample_is_cleared_by_confirmation() {
+        // 1000 draws see no spike: zero variance and a gap of 1, flagged.
+        let draws = Draws {
+            n_draws: 1000,
+            confirm_draws: &[50_000, 100_000],
+        };
+        let stats = draw_checked("spiky", &[1.0], draws, spiky(10_000, 0.0));
+        assert!(stats.screen_max_bias_z > 1e6);
+        assert_eq!(stats.screen_draws, 1000);
+        // 50 000 draws hold 5 whole periods: the mean is exact.
+        assert_eq!(stats.n_draws, 50_000);
+        assert!(stats.passes_bias_check(ALPHA), "z {}", stats.max_bias_z);
+    }
+
+    #[test]
+    fn a_real_bias_stays_flagged_through_every_confirmation() {
+        // Alternating ±1 around 0.2 with an exact gradient of 0: z grows
+        // like sqrt(n) from about 6.3 at 1000 draws.
+        let mut count = 0;
+        let draws = Draws {
+            n_draws: 1000,
+            confirm_draws: &[4000, 16_000],
+        };
+        let stats = draw_checked("biased", &[0.0], draws, |estimate| {
+            count += 1;
+            estimate[0] = if count % 2 == 0 { 1.2 } else { -0.8 };
+            1
+        });
+        assert!(stats.screen_max_bias_z > bonferroni_z(ALPHA, 1));
+        assert_eq!(stats.n_draws, 16_000);
+        assert!(stats.max_bias_z > 3.5 * stats.screen_max_bias_z);
+        assert!(!stats.passes_bias_check(ALPHA));
+    }
+
+    #[test]
+    fn a_passing_sample_is_not_extended() {
+        let draws = Draws {
+            n_draws: 20_000,
+            confirm_draws: &[40_000],
+        };
+        let stats = draw_checked("spiky", &[1.0], draws, spiky(10, 0.0));
+        assert_eq!((stats.n_draws, stats.screen_draws), (20_000, 20_000));
+        assert_eq!(stats.max_bias_z, stats.screen_max_bias_z);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use rebar_optimizer::data::read_columns;
 use rebar_optimizer::estimator::{EstimatorKind, Variables};
 use rebar_optimizer::rng::stream_from_seed;
 use rebar_optimizer::study::variance::gmm_problem::{MixtureAt, MixtureSpec};
-use rebar_optimizer::variance::{ALPHA, bonferroni_z};
+use rebar_optimizer::variance::{ALPHA, Draws, bonferroni_z};
 
 use study_support::{fresh_dir, root, run_in, stderr_of};
 
@@ -48,7 +48,7 @@ fn check_unbiased(name: &str, n_components: usize, at: MixtureAt) {
     let kind = EstimatorKind::from_name(name, 0.5, 1.0).expect("estimator");
     let n_draws = 1500;
     let stats = problem
-        .measure(&kind, 1, n_draws, &mut stream_from_seed(11))
+        .measure(&kind, 1, fixed(n_draws), &mut stream_from_seed(11))
         .expect("measure");
     let bound = bonferroni_z(ALPHA, n_coords);
     assert!(
@@ -83,9 +83,17 @@ fn a_biased_estimator_is_caught_on_a_mixture_problem() {
     let problem = faithful_spec(2, MixtureAt::Em).build(7).expect("problem");
     let kind = EstimatorKind::from_name("gumbel", 1.0, 1.0).expect("estimator");
     let stats = problem
-        .measure(&kind, 1, 1500, &mut stream_from_seed(11))
+        .measure(&kind, 1, fixed(1500), &mut stream_from_seed(11))
         .expect("measure");
     assert!(!stats.passes_bias_check(ALPHA), "z {}", stats.max_bias_z);
+}
+
+/// A single sample of `n_draws` estimates, never extended.
+fn fixed(n_draws: usize) -> Draws<'static> {
+    Draws {
+        n_draws,
+        confirm_draws: &[],
+    }
 }
 
 fn mixture_study(extra: &str) -> String {

@@ -11,7 +11,9 @@
 //!                        and the seeds whose z exceeds the Bonferroni bound
 //!                        at α = 0.001 (maths.md §7); seeds where the
 //!                        estimator has zero variance (DisARM on one bit at
-//!                        φ = 0 is exact) have no z-score and are counted apart
+//!                        φ = 0 is exact) have no z-score and are counted apart;
+//!                        seeds redrawn to confirm a flag (`confirm_draws`) are
+//!                        judged on all their draws and reported apart
 //! ```
 
 use std::collections::HashMap;
@@ -44,6 +46,21 @@ struct Row {
     log10_summed_variance: f64,
     snr: f64,
     evals_per_estimate: f64,
+    /// Absent from folders written before confirmation draws existed,
+    /// whose cells were never redrawn: then `n_draws`.
+    screen_draws: Option<usize>,
+    /// As `screen_draws`: then `max_bias_z`.
+    screen_max_bias_z: Option<f64>,
+}
+
+impl Row {
+    fn screen_draws(&self) -> usize {
+        self.screen_draws.unwrap_or(self.n_draws)
+    }
+
+    fn screen_max_bias_z(&self) -> f64 {
+        self.screen_max_bias_z.unwrap_or(self.max_bias_z)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +80,12 @@ struct Group {
     max_bias_z: f64,
     n_seeds_biased: usize,
     n_seeds_zero_variance: usize,
+    /// Seeds flagged after the first draws and redrawn.
+    n_seeds_redrawn: usize,
+    /// The largest draw count over seeds.
+    max_draws: usize,
+    /// The largest z-score over seeds after the first draws.
+    screen_max_bias_z: f64,
     evals: f64,
     ns_per_estimate: Option<f64>,
 }
@@ -80,7 +103,7 @@ const SUMMARY_HEADER: &str = "problem,variables,n_coords,method,temperature,eta,
 n_seeds,n_draws,log10_variance_mean,log10_variance_sd,log10_variance_ci_low,\
 log10_variance_ci_high,log10_ratio_to_reinforce_mean,log10_ratio_to_reinforce_ci_low,\
 log10_ratio_to_reinforce_ci_high,variance_ratio_to_reinforce,snr_mean,max_bias_z,bias_bound,\
-n_seeds_biased,evals_per_estimate";
+n_seeds_biased,evals_per_estimate,n_seeds_redrawn,max_draws,screen_max_bias_z";
 
 /// Rebuilds summary.csv, timing_summary.csv, the figures and report.md of
 /// a variance study's folder.
@@ -169,6 +192,13 @@ fn summarise(rows: &[Row], ns: &HashMap<usize, f64>) -> Vec<Group> {
                 .iter()
                 .filter(|r| !r.log10_summed_variance.is_finite())
                 .count(),
+            n_seeds_redrawn: runs.iter().filter(|r| r.n_draws > r.screen_draws()).count(),
+            max_draws: runs.iter().map(|r| r.n_draws).max().unwrap_or(0),
+            screen_max_bias_z: runs
+                .iter()
+                .filter(|r| r.log10_summed_variance.is_finite())
+                .map(Row::screen_max_bias_z)
+                .fold(0.0, f64::max),
             evals: mean(
                 &runs
                     .iter()
@@ -189,7 +219,7 @@ fn summary_text(groups: &[Group]) -> String {
         let ratio = g.log10_ratio.as_ref();
         let _ = writeln!(
             text,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.problem,
             r.variables,
             r.n_coords,
@@ -198,7 +228,7 @@ fn summary_text(groups: &[Group]) -> String {
             fmt_opt(r.eta),
             r.n_samples,
             g.n_seeds,
-            r.n_draws,
+            r.screen_draws(),
             fmt_f64(g.log10_variance.mean),
             fmt_opt(g.log10_variance.sd),
             fmt_opt(g.log10_variance.low),
@@ -211,7 +241,10 @@ fn summary_text(groups: &[Group]) -> String {
             fmt_f64(g.max_bias_z),
             fmt_f64(r.bias_bound),
             g.n_seeds_biased,
-            fmt_f64(g.evals)
+            fmt_f64(g.evals),
+            g.n_seeds_redrawn,
+            g.max_draws,
+            fmt_f64(g.screen_max_bias_z)
         );
     }
     text
@@ -369,10 +402,18 @@ fn report(name: &str, n_cells: usize, groups: &[Group], figures: &[(String, Stri
             .filter(|g| g.first.problem == problem)
             .collect();
         let first = &here[0].first;
+        let max_draws = here.iter().map(|g| g.max_draws).max().unwrap_or(0);
+        let redraws = if max_draws > first.screen_draws() {
+            format!("; flagged cells of unbiased estimators redrawn, up to {max_draws}")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "## {problem} ({}, {} coordinates, {} draws per cell)\n",
-            first.variables, first.n_coords, first.n_draws
+            "## {problem} ({}, {} coordinates, {} draws per cell{redraws})\n",
+            first.variables,
+            first.n_coords,
+            first.screen_draws()
         );
         let _ = writeln!(
             out,
@@ -383,6 +424,7 @@ fn report(name: &str, n_cells: usize, groups: &[Group], figures: &[(String, Stri
         for g in &here {
             let ci = &g.log10_variance;
             let bias_flag = match (g.n_seeds_biased > 0, relaxed_only(&g.first.method)) {
+                (false, _) if g.n_seeds_redrawn > 0 => " redrawn",
                 (false, _) => "",
                 (true, true) => " **biased**",
                 (true, false) => " **flagged**",
@@ -448,14 +490,45 @@ fn findings(out: &mut String, here: &[&Group]) {
             g.n_seeds
         );
     }
-    for g in here.iter().filter(|g| g.n_seeds_biased > 0) {
+    for g in here.iter().filter(|g| g.n_seeds_redrawn > 0) {
+        let outcome = if g.n_seeds_biased == 0 {
+            format!(
+                "every seed is now within the bound (largest z {}): the flags came from a \
+                 heavy tail that the first draws under-sampled, not from bias",
+                num(Some(g.max_bias_z), 2)
+            )
+        } else {
+            format!(
+                "{} of {} seeds are still beyond the bound (largest z {}): a possible \
+                 bias, or a tail heavier than this many draws can sample",
+                g.n_seeds_biased,
+                g.n_seeds,
+                num(Some(g.max_bias_z), 2)
+            )
+        };
+        let _ = writeln!(
+            out,
+            "- {} was flagged after {} draws in {} of {} seeds (largest z {}); redrawn on \
+             the same streams, up to {} draws, {outcome}.",
+            g.variant(),
+            g.first.screen_draws(),
+            g.n_seeds_redrawn,
+            g.n_seeds,
+            num(Some(g.screen_max_bias_z), 2),
+            g.max_draws
+        );
+    }
+    for g in here
+        .iter()
+        .filter(|g| g.n_seeds_biased > 0 && g.n_seeds_redrawn == 0)
+    {
         let reading = if relaxed_only(&g.first.method) {
             "biased by construction (it differentiates a relaxation)"
         } else {
-            "unbiased by construction (maths.md §4), so the flag points to heavy tails \
-             that this many draws under-sample, not to bias: rerun the cell with more \
-             draws before reading it as bias (a true bias grows in z like the square root \
-             of the draws; `studies/variance-tails.toml` does this for the mixture problems)"
+            "unbiased by construction (maths.md §4), so the flag more likely points to \
+             heavy tails that this many draws under-sample than to bias: a study's \
+             `confirm_draws` redraws such cells (a true bias grows in z like the square \
+             root of the draws)"
         };
         let _ = writeln!(
             out,

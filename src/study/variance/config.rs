@@ -28,6 +28,8 @@ struct RawVarianceStudy {
     #[serde(default)]
     temperatures: Vec<f64>,
     n_draws: usize,
+    #[serde(default)]
+    confirm_draws: Vec<usize>,
     #[serde(default = "one")]
     n_samples: usize,
     #[serde(default = "one_f64")]
@@ -105,6 +107,19 @@ pub fn parse_variance_study(path: &Path, text: &str) -> Result<VarianceStudy, Co
     if raw.n_draws < 2 {
         return Err(invalid(path, "n_draws", &raw.n_draws, "must be at least 2"));
     }
+    let mut previous = raw.n_draws;
+    for (index, &count) in raw.confirm_draws.iter().enumerate() {
+        if count <= previous {
+            let rule = "must increase, each above n_draws and the count before it";
+            return Err(invalid(
+                path,
+                &format!("confirm_draws[{index}]"),
+                &count,
+                rule,
+            ));
+        }
+        previous = count;
+    }
     if raw.n_samples == 0 {
         return Err(invalid(path, "n_samples", &0, "must be at least 1"));
     }
@@ -128,6 +143,7 @@ pub fn parse_variance_study(path: &Path, text: &str) -> Result<VarianceStudy, Co
             Vec::new()
         },
         n_draws: raw.n_draws,
+        confirm_draws: raw.confirm_draws,
         n_samples: raw.n_samples,
         eta: raw.eta,
         problems,

@@ -49,7 +49,7 @@ use crate::gmm::{
 };
 use crate::math::logsumexp;
 use crate::rng::stream_from_seed;
-use crate::variance::{EstimatorStats, Moments, summarise};
+use crate::variance::{Draws, EstimatorStats, draw_checked};
 
 /// Where a mixture problem fixes its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,9 +184,10 @@ fn em_logits(log_joint: &[f64], variables: Variables, uniform_mix: f64, logits: 
 }
 
 impl MixtureProblem {
-    /// Draws `n_draws` estimates of the whole `φ`-gradient with the
-    /// estimator `kind` (`n_samples` samples per point) and summarises them
-    /// against the exact gradient; evaluations count all points.
+    /// Draws estimates of the whole `φ`-gradient with the estimator `kind`
+    /// (`n_samples` samples per point) as `draws` says
+    /// ([`draw_checked`]) and summarises them against the exact gradient;
+    /// evaluations count all points.
     ///
     /// # Errors
     ///
@@ -196,7 +197,7 @@ impl MixtureProblem {
         &self,
         kind: &EstimatorKind,
         n_samples: usize,
-        n_draws: usize,
+        draws: Draws<'_>,
         rng: &mut R,
     ) -> Result<EstimatorStats, EstimatorError> {
         let mut estimator = Estimator::try_new(kind.clone(), self.variables, n_samples)?;
@@ -208,10 +209,8 @@ impl MixtureProblem {
         for (logits, grad) in self.phi.chunks(width).zip(entropy.chunks_mut(width)) {
             crate::gmm::add_entropy_grad(logits, self.variables, grad);
         }
-        let mut moments = Moments::new(self.phi.len());
-        let mut estimate = vec![0.0; self.phi.len()];
-        let mut total_evals = 0usize;
-        for _ in 0..n_draws {
+        let draw_one = |estimate: &mut [f64]| {
+            let mut n_evals = 0;
             for ((row, logits), (grad, entropy)) in self
                 .log_joint
                 .chunks(k)
@@ -219,18 +218,18 @@ impl MixtureProblem {
                 .zip(estimate.chunks_mut(width).zip(entropy.chunks(width)))
             {
                 let objective = PointObjective::new(row, self.variables);
-                total_evals += estimator.estimate(logits, &objective, rng, grad).n_evals;
+                n_evals += estimator.estimate(logits, &objective, rng, grad).n_evals;
                 for (g, e) in grad.iter_mut().zip(entropy) {
                     *g += e;
                 }
             }
-            moments.push(&estimate);
-        }
-        Ok(summarise(
+            n_evals
+        };
+        Ok(draw_checked(
             kind.name(),
-            &moments,
             &self.exact_gradient,
-            total_evals,
+            draws,
+            draw_one,
         ))
     }
 }

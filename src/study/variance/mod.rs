@@ -11,6 +11,7 @@
 //! estimators = ["reinforce", "rebar"]
 //! temperatures = [0.1, 0.5, 1.0]
 //! n_draws = 10000
+//! confirm_draws = [100000]      # optional: redraw flagged unbiased cells
 //! n_samples = 1                 # optional, default 1
 //! eta = 1.0                     # optional, default 1
 //!
@@ -30,6 +31,18 @@
 //!
 //! [estimator_options]           # as in SVI studies
 //! ```
+//!
+//! `confirm_draws` (maths.md §7): a cell of an estimator that is unbiased
+//! by construction whose bias check fails after `n_draws` is extended, on
+//! the same stream, to each larger count in turn until it passes
+//! ([`crate::variance::draw_checked`]). A real bias grows in z like the
+//! square root of the draws and stays flagged; a heavy tail that the first
+//! draws under-sampled (rare, large estimates that shrink the sample
+//! variance) is found. The relaxed estimators (`gumbel`,
+//! `straight-through`) are biased by construction and are not redrawn:
+//! their flag is the expected result, and confirming it would cost the
+//! most draws of all. `n_draws` in `results.csv` is the draws made,
+//! `screen_draws` and `screen_max_bias_z` describe the first `n_draws`.
 //!
 //! Estimators that cannot run on a problem (ARM and DisARM on categorical
 //! variables) are left out of that problem's grid; `rloo` uses at least 2
@@ -57,7 +70,7 @@ use std::time::Instant;
 use crate::estimator::{EstimatorKind, Variables};
 use crate::problem::ToyProblem;
 use crate::rng::{cell_seed, cell_stream};
-use crate::variance::{ALPHA, bonferroni_z, measure};
+use crate::variance::{ALPHA, Draws, bonferroni_z, measure_confirmed};
 use gmm_problem::MixtureSpec;
 
 use super::config::{EstimatorOptions, StudySource};
@@ -68,7 +81,7 @@ use super::runner::{CellError, CellRows};
 /// Header of a variance study's `results.csv`.
 pub const RESULTS_HEADER: &str = "cell,problem,variables,n_coords,method,temperature,eta,\
 n_samples,seed,n_draws,max_bias_z,bias_bound,summed_variance,log10_summed_variance,snr,\
-evals_per_estimate";
+evals_per_estimate,screen_draws,screen_max_bias_z";
 
 /// Header of a variance study's `timings.csv`.
 pub const TIMINGS_HEADER: &str =
@@ -154,6 +167,8 @@ pub struct VarianceStudy {
     pub temperatures: Vec<f64>,
     /// Estimates drawn per cell.
     pub n_draws: usize,
+    /// Larger counts a flagged cell of an unbiased estimator is redrawn to.
+    pub confirm_draws: Vec<usize>,
     /// Samples per estimate.
     pub n_samples: usize,
     /// Control-variate scale `η`.
@@ -308,6 +323,14 @@ impl Plan for VariancePlan {
             .map_err(|e| fail(e.to_string()))?;
         let n_samples = study.samples_for(name);
         let mut rng = cell_stream(study.master_seed, cell.seed, &key);
+        let draws = Draws {
+            n_draws: study.n_draws,
+            confirm_draws: if kind.is_unbiased() {
+                &study.confirm_draws
+            } else {
+                &[]
+            },
+        };
         let (variables, n_coords, stats, started) = match spec {
             ProblemSpec::Mixture(mixture) => {
                 let problem = mixture
@@ -315,7 +338,7 @@ impl Plan for VariancePlan {
                     .map_err(|e| fail(e.to_string()))?;
                 let started = Instant::now();
                 let stats = problem
-                    .measure(&kind, n_samples, study.n_draws, &mut rng)
+                    .measure(&kind, n_samples, draws, &mut rng)
                     .map_err(|e| fail(e.to_string()))?;
                 (problem.variables, problem.phi.len(), stats, started)
             }
@@ -324,14 +347,14 @@ impl Plan for VariancePlan {
                     .build(problem_seed)
                     .ok_or_else(|| fail("not a toy problem".to_string()))?;
                 let started = Instant::now();
-                let stats = measure(
+                let stats = measure_confirmed(
                     &kind,
                     problem.variables,
                     n_samples,
                     &problem.objective,
                     &problem.phi,
                     &problem.exact_gradient,
-                    study.n_draws,
+                    draws,
                     &mut rng,
                 )
                 .map_err(|e| fail(e.to_string()))?;
@@ -347,22 +370,24 @@ impl Plan for VariancePlan {
         };
         let results = format!(
             "{index},{problem_name},{},{n_coords},{name},{temperature},{eta},\
-             {},{},{},{},{},{},{},{},{}\n",
+             {},{},{},{},{},{},{},{},{},{},{}\n",
             variables.name(),
             n_samples,
             cell.seed,
-            study.n_draws,
+            stats.n_draws,
             fmt_f64(stats.max_bias_z),
             fmt_f64(bonferroni_z(ALPHA, n_coords)),
             fmt_f64(stats.summed_variance),
             fmt_f64(stats.log10_summed_variance),
             fmt_f64(stats.snr),
-            fmt_f64(stats.evals_per_estimate)
+            fmt_f64(stats.evals_per_estimate),
+            stats.screen_draws,
+            fmt_f64(stats.screen_max_bias_z)
         );
         let timings = format!(
             "{index},{problem_name},{name},{temperature},{},{},{}\n",
             cell.seed,
-            fmt_f64(seconds * 1e9 / study.n_draws as f64),
+            fmt_f64(seconds * 1e9 / stats.n_draws as f64),
             fmt_f64(seconds)
         );
         Ok(CellRows {
