@@ -83,6 +83,32 @@ file = "parts/original.toml"
     fs::write(dir.join("suite.toml"), suite).expect("write suite");
 }
 
+#[test]
+fn a_part_dropped_from_the_suite_loses_its_folder_on_the_next_run() {
+    let dir = fresh_dir("dropped");
+    write_reduced_suite(&dir);
+    let run = || study(&dir, &["run", "suite.toml", "--out", "out", "--quiet"]);
+    run();
+    assert!(dir.join("out/original/results.csv").exists());
+    fs::write(dir.join("out/notes.txt"), "mine").expect("write notes");
+    let only_toy = "kind = \"suite\"\n\n[[parts]]\nname = \"toy\"\nfile = \"parts/toy.toml\"\n";
+    fs::write(dir.join("suite.toml"), only_toy).expect("write suite");
+    run();
+    assert!(!dir.join("out/original").exists(), "stale part folder left");
+    assert!(dir.join("out/toy/results.csv").exists());
+    assert_eq!(
+        read(&dir.join("out/notes.txt")),
+        b"mine",
+        "a user's file was touched"
+    );
+    let report = String::from_utf8_lossy(&read(&dir.join("out/report.md"))).to_string();
+    assert!(
+        !report.contains("original/"),
+        "the report still links the dropped part"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
 fn read(path: &Path) -> Vec<u8> {
     fs::read(path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
 }

@@ -74,6 +74,27 @@ fn merged_shards_equal_one_run() {
     }
     assert!(dir.join("merged").join("report.md").is_file());
 
+    // The merged manifest describes the shards' runs, not the merge.
+    let manifest = |d: &str| -> serde_json::Value {
+        let text = fs::read_to_string(dir.join(d).join("manifest.json")).expect("manifest");
+        serde_json::from_str(&text).expect("manifest json")
+    };
+    let merged_manifest = manifest("merged");
+    let shard_manifests: Vec<serde_json::Value> = shard_dirs.iter().map(|d| manifest(d)).collect();
+    let runs = merged_manifest["shards"].as_array().expect("shards list");
+    assert_eq!(runs.len(), 2);
+    for (run, shard) in runs.iter().zip(&shard_manifests) {
+        assert_eq!(run["shard"], shard["shard"]);
+        assert_eq!(run["wall_seconds"], shard["wall_seconds"]);
+    }
+    let summed: f64 = shard_manifests
+        .iter()
+        .map(|m| m["wall_seconds"].as_f64().expect("seconds"))
+        .sum();
+    let merged_wall = merged_manifest["wall_seconds"].as_f64().expect("seconds");
+    assert!((merged_wall - summed).abs() <= 1e-9 * summed.max(1.0));
+    assert!(manifest("whole").get("shards").is_none());
+
     // Merging into one of the shards would destroy an input: refused, and
     // the shard keeps its results.
     let before = fs::read(dir.join(shard_dirs[0]).join("results.csv")).expect("read");

@@ -165,6 +165,7 @@ fn run_and_write(
         end_time: now_utc(),
         wall_seconds: started.elapsed().as_secs_f64(),
         cell_wall_seconds: WallSummary::of(&cell_seconds),
+        shards: Vec::new(),
     };
     manifest.write(staging)?;
     Ok((cells, n_resumed))

@@ -62,7 +62,7 @@ pub struct Manifest {
     pub crate_version: String,
     /// Git commit of the source tree, when known.
     pub git_commit: Option<String>,
-    /// Rayon worker threads.
+    /// Rayon worker threads (merged shards: the most any shard used).
     pub threads: usize,
     /// Shard label such as `1/1`, or `merged` for merged shards.
     pub shard: String,
@@ -74,14 +74,53 @@ pub struct Manifest {
     pub n_cells_resumed: usize,
     /// Per-point distance to EM that counts as reached.
     pub epsilon: f64,
+    /// Start time (UTC, RFC 3339; merged shards: the earliest shard's).
+    pub start_time: String,
+    /// End time (UTC, RFC 3339; merged shards: the merge's).
+    pub end_time: String,
+    /// Wall time of the whole command (seconds; merged shards: the sum
+    /// of the shards' wall times, the compute the study took).
+    pub wall_seconds: f64,
+    /// Wall times of the cells.
+    pub cell_wall_seconds: WallSummary,
+    /// Merged shards only: how each shard ran, in the order given to
+    /// `study merge` (absent otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRun>,
+}
+
+/// How one shard of a merged folder ran (from its own manifest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardRun {
+    /// Shard label such as `2/4`.
+    pub shard: String,
+    /// Rayon worker threads.
+    pub threads: usize,
+    /// Cells the shard computed.
+    pub n_cells_here: usize,
     /// Start time (UTC, RFC 3339).
     pub start_time: String,
     /// End time (UTC, RFC 3339).
     pub end_time: String,
-    /// Wall time of the whole command (seconds).
+    /// Wall time of the shard's command (seconds).
     pub wall_seconds: f64,
-    /// Wall times of the cells.
-    pub cell_wall_seconds: WallSummary,
+    /// Git commit of the source tree, when known.
+    pub git_commit: Option<String>,
+}
+
+impl ShardRun {
+    /// The run recorded in a shard's manifest.
+    pub fn of(manifest: &Manifest) -> Self {
+        Self {
+            shard: manifest.shard.clone(),
+            threads: manifest.threads,
+            n_cells_here: manifest.n_cells_here,
+            start_time: manifest.start_time.clone(),
+            end_time: manifest.end_time.clone(),
+            wall_seconds: manifest.wall_seconds,
+            git_commit: manifest.git_commit.clone(),
+        }
+    }
 }
 
 impl Manifest {

@@ -9,12 +9,11 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Lines, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use super::StudyError;
 use super::analyse::build_for_kind;
 use super::execute::now_utc;
-use super::manifest::{Manifest, WallSummary};
+use super::manifest::{Manifest, ShardRun, WallSummary};
 use super::plan::{fits_header_of, headers_of};
 use super::store::{
     finish, io_context, is_replaceable, remove_dir_if_exists, staging_path, write_streamed,
@@ -36,7 +35,6 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 /// [`StudyError::Merge`] when the shards do not belong together or cells
 /// are missing or duplicated; other variants for unreadable files.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, StudyError> {
-    let started = Instant::now();
     let start_time = now_utc();
     let manifests = check_manifests(dirs)?;
     if dirs.iter().any(|dir| same_folder(dir, out)) {
@@ -59,16 +57,21 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, StudyError> {
             return Err(err);
         }
     };
+    // Threads, times and wall time describe the shards' runs, not the
+    // merge (which only copies rows); each shard's run is kept as well.
     let first = &manifests[0];
+    let shards: Vec<ShardRun> = manifests.iter().map(ShardRun::of).collect();
+    let earliest = shards.iter().map(|s| s.start_time.as_str()).min();
     let manifest = Manifest {
         shard: "merged".to_string(),
-        threads: rayon::current_num_threads(),
+        threads: shards.iter().map(|s| s.threads).max().unwrap_or(0),
         n_cells_here: first.n_cells,
         n_cells_resumed: 0,
-        start_time,
+        start_time: earliest.map_or(start_time, str::to_string),
         end_time: now_utc(),
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds: shards.iter().map(|s| s.wall_seconds).sum(),
         cell_wall_seconds: WallSummary::of(&seconds),
+        shards,
         ..first.clone()
     };
     manifest.write(&staging)?;

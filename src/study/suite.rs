@@ -19,7 +19,10 @@
 //! finished: `OUT/suite-state.json` records the parts finished by the
 //! current run together with their files' hashes, and is removed once the
 //! report is written. A part interrupted in the middle resumes from its own
-//! staging folder. Running a finished suite again recomputes every part.
+//! staging folder. Running a finished suite again recomputes every part,
+//! and removes the folders of parts that the previous run's `suite.json`
+//! listed but the suite no longer has (as a plain study's rerun replaces
+//! its folder); other files and folders in `OUT/` are left alone.
 //!
 //! # Limitations
 //!
@@ -263,6 +266,9 @@ pub fn run_suite(
         )));
     }
     io_context(std::fs::create_dir_all(out), "cannot create", out)?;
+    let previous_parts = read_record(out)
+        .map(|record| record.parts)
+        .unwrap_or_default();
     let state_path = out.join(STATE_FILE);
     let mut state = std::fs::read_to_string(&state_path)
         .ok()
@@ -296,6 +302,7 @@ pub fn run_suite(
         parts: suite.parts.clone(),
     };
     write_json(&out.join(SUITE_FILE), &record)?;
+    remove_dropped_parts(out, &previous_parts, &suite.parts)?;
     super::suite_report::build_suite_report(out)?;
     if state_path.exists() {
         io_context(
@@ -305,6 +312,24 @@ pub fn run_suite(
         )?;
     }
     Ok(outcome)
+}
+
+/// Removes `out/<name>/` for every part of `previous` whose name is not in
+/// `current` and whose folder holds a study's `manifest.json` (so only
+/// folders this harness wrote go).
+fn remove_dropped_parts(
+    out: &Path,
+    previous: &[SuitePart],
+    current: &[SuitePart],
+) -> Result<(), StudyError> {
+    for part in previous {
+        let dir = out.join(&part.name);
+        let dropped = !current.iter().any(|kept| kept.name == part.name);
+        if dropped && dir.join("manifest.json").is_file() {
+            io_context(std::fs::remove_dir_all(&dir), "cannot remove", &dir)?;
+        }
+    }
+    Ok(())
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StudyError> {
