@@ -1,6 +1,7 @@
 //! Variance studies (`kind = "variance"`): a tiny one writes every output,
 //! its tables do not depend on the thread count, its shards merge to the
-//! same tables, and broken files are refused.
+//! same tables, and broken files are refused; a constant but wrong
+//! estimate is reported as biased, not as exact.
 
 mod study_support;
 
@@ -129,6 +130,30 @@ fn broken_variance_studies_are_refused() {
             variance_study("[\"reinforce\"]", PROBLEMS).replace("n_draws = 500", "n_draws = 1"),
             "n_draws",
         ),
+        (
+            variance_study("[\"reinforce\"]", PROBLEMS)
+                .replace("n_draws = 500", "n_draws = 2000000000"),
+            "n_draws = 2000000000 is not allowed",
+        ),
+        (
+            variance_study("[\"reinforce\"]", PROBLEMS).replace(
+                "n_draws = 500",
+                "n_draws = 500\nconfirm_draws = [5000, 5000]",
+            ),
+            "confirm_draws[1] = 5000",
+        ),
+        (
+            variance_study("[\"reinforce\"]", PROBLEMS)
+                .replace("n_draws = 500", "n_draws = 500\nconfirm_draws = [500]"),
+            "confirm_draws[0] = 500",
+        ),
+        (
+            variance_study("[\"reinforce\"]", PROBLEMS).replace(
+                "n_draws = 500",
+                "n_draws = 500\nconfirm_draws = [9223372036854775807]",
+            ),
+            "must be at most 1000000000",
+        ),
     ];
     for (index, (text, expected)) in cases.iter().enumerate() {
         let file = dir.join(format!("bad{index}.toml"));
@@ -146,5 +171,48 @@ fn broken_variance_studies_are_refused() {
             stderr_of(&output)
         );
     }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_constant_wrong_estimate_is_flagged_not_called_exact() {
+    // REBAR on one bit at λ = 1e-5: the relaxation saturates and every
+    // draw gives the same wrong value (zero variance, a real gap).
+    let dir = fresh_dir("variance-constant");
+    let text = "kind = \"variance\"\nmaster_seed = 5\nseeds = [1, 2]\n\
+                estimators = [\"reinforce\", \"rebar\"]\ntemperatures = [1e-5]\n\
+                n_draws = 100\nconfirm_draws = [1000]\n\n\
+                [[problems]]\nkind = \"bit\"\ntarget = 0.45\n";
+    fs::write(dir.join("var.toml"), text).expect("write");
+    let output = run_in(&dir, &["run", "var.toml", "--out", "out", "--quiet"], &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let results = fs::read_to_string(dir.join("out/results.csv")).expect("results");
+    let rebar = results
+        .lines()
+        .find(|line| line.contains(",rebar,"))
+        .expect("a rebar row");
+    let fields: Vec<&str> = rebar.split(',').collect();
+    let (z, bound): (f64, f64) = (
+        fields[10].parse().expect("z"),
+        fields[11].parse().expect("bound"),
+    );
+    assert!(z > bound, "this setting no longer collapses: {rebar}");
+    let report = fs::read_to_string(dir.join("out/report.md")).expect("report");
+    let row = report
+        .lines()
+        .find(|line| line.starts_with("| rebar λ="))
+        .expect("rebar row in the report");
+    assert!(row.contains("**flagged**"), "{row}");
+    assert!(
+        !report.contains("rebar λ=0.00001 has zero variance"),
+        "{report}"
+    );
+    let summary = fs::read_to_string(dir.join("out/summary.csv")).expect("summary");
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.contains(",rebar,") && l.contains(",2,3,")),
+        "summary does not count 2 biased seeds: {summary}"
+    );
     let _ = fs::remove_dir_all(&dir);
 }

@@ -106,6 +106,44 @@ impl fast::Kernel for ConditionalKernel<'_> {
     }
 }
 
+fast::dispatched! {
+    /// [`Bernoulli::reparameterise`]'s loop.
+    fn reparameterise_bits(phi: &[f64], u: &[f64], z: &mut [f64], b: &mut [f64]) {
+        for (((zj, bj), &pj), &uj) in z.iter_mut().zip(b.iter_mut()).zip(phi).zip(u) {
+            (*zj, *bj) = sample_bit(pj, uj);
+        }
+    }
+}
+
+fast::dispatched! {
+    /// [`Bernoulli::conditional`]'s loop: `z̃` and `∂z̃/∂φ` from `θ`, `θ̄`,
+    /// `b` and `v`.
+    fn conditional_bits(
+        theta: &[f64],
+        theta_bar: &[f64],
+        b: &[f64],
+        v: &[f64],
+        z_tilde: &mut [f64],
+        diag: &mut [f64],
+    ) {
+        let inputs = theta.iter().zip(theta_bar).zip(b).zip(v);
+        let outputs = z_tilde.iter_mut().zip(diag.iter_mut());
+        for ((zt, d), (((&t, &t_bar), &bj), &vj)) in outputs.zip(inputs) {
+            let (ratio, slope) = conditional_ratio(t, t_bar, bj, vj);
+            (*zt, *d) = (conditional_log(bj, ratio), slope);
+        }
+    }
+}
+
+fast::dispatched! {
+    /// [`Bernoulli::relax`]'s loop (`inv = 1/λ`).
+    fn relax_bits(z: &[f64], inv: f64, s: &mut [f64]) {
+        for (sj, &zj) in s.iter_mut().zip(z) {
+            *sj = fast::sigmoid(zj * inv);
+        }
+    }
+}
+
 /// 1.0 when `flag`, else 0.0 (compiles to a select).
 #[inline(always)]
 fn indicator(flag: bool) -> f64 {
@@ -144,9 +182,7 @@ impl VariableKind for Bernoulli {
     /// z = φ + log(u / (1 − u)),  b = H(z)
     /// ```
     fn reparameterise(&self, phi: &[f64], u: &[f64], z: &mut [f64], b: &mut [f64]) {
-        for (((zj, bj), &pj), &uj) in z.iter_mut().zip(b.iter_mut()).zip(phi).zip(u) {
-            (*zj, *bj) = sample_bit(pj, uj);
-        }
+        reparameterise_bits(phi, u, z, b);
     }
 
     /// With `c = v/(1−v)` and `θ̄ = 1 − θ`:
@@ -169,12 +205,7 @@ impl VariableKind for Bernoulli {
         diag: &mut [f64],
         coef: &mut [f64],
     ) {
-        let inputs = theta.iter().zip(aux).zip(b).zip(v);
-        let outputs = z_tilde.iter_mut().zip(diag.iter_mut());
-        for ((zt, d), (((&t, &t_bar), &bj), &vj)) in outputs.zip(inputs) {
-            let (ratio, slope) = conditional_ratio(t, t_bar, bj, vj);
-            (*zt, *d) = (conditional_log(bj, ratio), slope);
-        }
+        conditional_bits(theta, aux, b, v, z_tilde, diag);
         coef.fill(0.0);
     }
 
@@ -277,10 +308,7 @@ impl VariableKind for Bernoulli {
     /// s = sigmoid(z / λ)
     /// ```
     fn relax(&self, z: &[f64], temperature: f64, s: &mut [f64]) {
-        let inv = 1.0 / temperature;
-        for (sj, &zj) in s.iter_mut().zip(z) {
-            *sj = fast::sigmoid(zj * inv);
-        }
+        relax_bits(z, 1.0 / temperature, s);
     }
 
     /// ```text

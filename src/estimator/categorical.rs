@@ -29,6 +29,74 @@ fn gumbel(v: f64) -> f64 {
     -fast::ln(-fast::ln(v))
 }
 
+fast::dispatched! {
+    /// `z_j = φ_j + gumbel(u_j)`.
+    fn perturb(phi: &[f64], u: &[f64], z: &mut [f64]) {
+        for (zj, (&pj, &uj)) in z.iter_mut().zip(phi.iter().zip(u)) {
+            *zj = pj + gumbel(uj);
+        }
+    }
+}
+
+fast::dispatched! {
+    /// [`Categorical::conditional`]'s loops over rows of `k` classes: `z̃`
+    /// and the diagonal and rank-one parts of `∂z̃/∂φ` from `φ`, `log θ`,
+    /// `b` and `v`.
+    #[allow(clippy::too_many_arguments)]
+    fn conditional_rows(
+        k: usize,
+        phi: &[f64],
+        aux: &[f64],
+        b: &[f64],
+        v: &[f64],
+        z_tilde: &mut [f64],
+        diag: &mut [f64],
+        coef: &mut [f64],
+    ) {
+        let rows = phi
+            .chunks(k)
+            .zip(aux.chunks(k))
+            .zip(b.chunks(k))
+            .zip(v.chunks(k));
+        let outs = z_tilde
+            .chunks_mut(k)
+            .zip(diag.chunks_mut(k))
+            .zip(coef.chunks_mut(k));
+        for ((((phi_row, log_theta), b_row), v_row), ((zt, d), c)) in rows.zip(outs) {
+            let winner = hot_index(b_row);
+            let lse = phi_row[0] - log_theta[0];
+            let log_t2 = fast::ln(-fast::ln(v_row[winner])) - lse;
+            for j in 0..k {
+                // Log of T1 = −log(v_j) e^{−φ_j}; the winner's entry is replaced below.
+                let log_t1 = fast::ln(-fast::ln(v_row[j])) - phi_row[j];
+                let gap = log_t1 - log_t2;
+                zt[j] = -(log_t1.max(log_t2) + fast::ln_1p(fast::exp(-gap.abs())));
+                d[j] = fast::sigmoid(gap);
+                c[j] = fast::sigmoid(-gap);
+            }
+            zt[winner] = -log_t2;
+            d[winner] = 0.0;
+            c[winner] = 1.0;
+        }
+    }
+}
+
+fast::dispatched! {
+    /// `s = softmax(z · inv)` per row of `k`.
+    fn softmax_rows(k: usize, z: &[f64], inv: f64, s: &mut [f64]) {
+        for (z_row, s_row) in z.chunks(k).zip(s.chunks_mut(k)) {
+            let max = z_row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x)) * inv;
+            let mut total = 0.0;
+            for (sj, &zj) in s_row.iter_mut().zip(z_row) {
+                *sj = fast::exp(zj * inv - max);
+                total += *sj;
+            }
+            let norm = 1.0 / total;
+            s_row.iter_mut().for_each(|sj| *sj *= norm);
+        }
+    }
+}
+
 impl VariableKind for Categorical {
     fn width(&self) -> usize {
         self.n_classes
@@ -79,9 +147,7 @@ impl VariableKind for Categorical {
     /// ```
     fn reparameterise(&self, phi: &[f64], u: &[f64], z: &mut [f64], b: &mut [f64]) {
         let k = self.n_classes;
-        for (zj, (&pj, &uj)) in z.iter_mut().zip(phi.iter().zip(u)) {
-            *zj = pj + gumbel(uj);
-        }
+        perturb(phi, u, z);
         for (z_row, b_row) in z.chunks(k).zip(b.chunks_mut(k)) {
             let mut best = 0;
             for (index, &value) in z_row.iter().enumerate() {
@@ -113,31 +179,7 @@ impl VariableKind for Categorical {
         coef: &mut [f64],
     ) {
         let k = self.n_classes;
-        let rows = phi
-            .chunks(k)
-            .zip(aux.chunks(k))
-            .zip(b.chunks(k))
-            .zip(v.chunks(k));
-        let outs = z_tilde
-            .chunks_mut(k)
-            .zip(diag.chunks_mut(k))
-            .zip(coef.chunks_mut(k));
-        for ((((phi_row, log_theta), b_row), v_row), ((zt, d), c)) in rows.zip(outs) {
-            let winner = hot_index(b_row);
-            let lse = phi_row[0] - log_theta[0];
-            let log_t2 = fast::ln(-fast::ln(v_row[winner])) - lse;
-            for j in 0..k {
-                // Log of T1 = −log(v_j) e^{−φ_j}; the winner's entry is replaced below.
-                let log_t1 = fast::ln(-fast::ln(v_row[j])) - phi_row[j];
-                let gap = log_t1 - log_t2;
-                zt[j] = -(log_t1.max(log_t2) + fast::ln_1p(fast::exp(-gap.abs())));
-                d[j] = fast::sigmoid(gap);
-                c[j] = fast::sigmoid(-gap);
-            }
-            zt[winner] = -log_t2;
-            d[winner] = 0.0;
-            c[winner] = 1.0;
-        }
+        conditional_rows(k, phi, aux, b, v, z_tilde, diag, coef);
     }
 
     /// `z̃ = z`; the noise that reproduces `z` gives `w_k = 1 − e^{z_k − z_b}`.
@@ -197,18 +239,7 @@ impl VariableKind for Categorical {
     /// s = softmax(z / λ)   (per row)
     /// ```
     fn relax(&self, z: &[f64], temperature: f64, s: &mut [f64]) {
-        let k = self.n_classes;
-        let inv = 1.0 / temperature;
-        for (z_row, s_row) in z.chunks(k).zip(s.chunks_mut(k)) {
-            let max = z_row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x)) * inv;
-            let mut total = 0.0;
-            for (sj, &zj) in s_row.iter_mut().zip(z_row) {
-                *sj = fast::exp(zj * inv - max);
-                total += *sj;
-            }
-            let norm = 1.0 / total;
-            s_row.iter_mut().for_each(|sj| *sj *= norm);
-        }
+        softmax_rows(self.n_classes, z, 1.0 / temperature, s);
     }
 
     /// ```text

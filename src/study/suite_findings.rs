@@ -93,9 +93,17 @@ fn variance_verdicts(out: &mut String, part: &PartTables) {
             (Some(low), _) if low > 0.0 => "REBAR loses",
             _ => "no clear difference",
         };
+        let flag = if r.n_seeds_biased > 0 {
+            format!(
+                "; flagged by the bias check in {} of {} seeds",
+                r.n_seeds_biased, r.n_seeds
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "- `{}` {} at initial logits, {}: {verdict}: variance ratio to REINFORCE {}.",
+            "- `{}` {} at initial logits, {}: {verdict}: variance ratio to REINFORCE {}{flag}.",
             part.name,
             r.problem,
             variant(&r.method, r.temperature),

@@ -87,6 +87,10 @@ pub struct VarianceSummaryRow {
     pub log10_ratio_to_reinforce_ci_high: Option<f64>,
     /// `10^mean log10 ratio`.
     pub variance_ratio_to_reinforce: Option<f64>,
+    /// Seeds whose mean misses the exact gradient beyond the Bonferroni
+    /// bound (0 in folders written before this column existed).
+    #[serde(default)]
+    pub n_seeds_biased: usize,
 }
 
 /// One row of an SVI part's `timings.csv`.

@@ -209,22 +209,24 @@ fn variance_part(out: &mut String, part: &PartTables) {
             .collect();
         let _ = writeln!(
             out,
-            "### {problem} ({} seeds)\n\n| estimator | log10 variance | ratio to REINFORCE |\n\
-             | --- | --- | --- |",
+            "### {problem} ({} seeds)\n\n| estimator | log10 variance | ratio to REINFORCE | \
+             seeds flagged for bias |\n| --- | --- | --- | --- |",
             rows[0].n_seeds
         );
         for r in &rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} |",
+                "| {} | {} | {} | {} |",
                 variant(&r.method, r.temperature),
                 num(Some(r.log10_variance_mean), 3),
-                num(r.variance_ratio_to_reinforce, 4)
+                num(r.variance_ratio_to_reinforce, 4),
+                r.n_seeds_biased
             );
         }
+        // Only variants that pass the bias check count as REBAR's best.
         let best = rows
             .iter()
-            .filter(|r| is_rebar(&r.method))
+            .filter(|r| is_rebar(&r.method) && r.n_seeds_biased == 0)
             .min_by(|a, b| a.log10_variance_mean.total_cmp(&b.log10_variance_mean));
         if let Some(best) = best {
             let _ = writeln!(

@@ -410,6 +410,15 @@ pub(crate) fn e_step(
     total
 }
 
+fast::dispatched! {
+    /// `out_n = max_n + ln(sum_n)`.
+    fn add_logs(out: &mut [f64], max: &[f64], sum: &[f64]) {
+        for ((o, &m), &s) in out.iter_mut().zip(max).zip(sum) {
+            *o = m + fast::ln(s);
+        }
+    }
+}
+
 /// `Σ_n log p(x_n)` and, per point, `log p(x_n)` into `log_px` (N).
 pub(crate) fn score(points: &[f64], kernel: &Kernel, log_px: &mut [f64]) -> f64 {
     let (n_components, n_dims) = (kernel.n_components, kernel.n_dims);
@@ -422,9 +431,7 @@ pub(crate) fn score(points: &[f64], kernel: &Kernel, log_px: &mut [f64]) -> f64 
                 let n = scratch.load(chunk, n_dims);
                 kernel.log_joint_chunk(scratch, n);
                 kernel.normalise_chunk(scratch, n);
-                for ((o, &m), &s) in out.iter_mut().zip(&scratch.max).zip(&scratch.sum) {
-                    *o = m + fast::ln(s);
-                }
+                add_logs(out, &scratch.max, &scratch.sum);
                 lane_sum(out)
             },
         )

@@ -100,7 +100,7 @@ impl Group {
 }
 
 const SUMMARY_HEADER: &str = "problem,variables,n_coords,method,temperature,eta,n_samples,\
-n_seeds,n_draws,log10_variance_mean,log10_variance_sd,log10_variance_ci_low,\
+n_seeds,screen_draws,log10_variance_mean,log10_variance_sd,log10_variance_ci_low,\
 log10_variance_ci_high,log10_ratio_to_reinforce_mean,log10_ratio_to_reinforce_ci_low,\
 log10_ratio_to_reinforce_ci_high,variance_ratio_to_reinforce,snr_mean,max_bias_z,bias_bound,\
 n_seeds_biased,evals_per_estimate,n_seeds_redrawn,max_draws,screen_max_bias_z";
@@ -169,6 +169,9 @@ fn summarise(rows: &[Row], ns: &HashMap<usize, f64>) -> Vec<Group> {
             .iter()
             .filter_map(|r| ns.get(&r.cell).copied())
             .collect();
+        // A seed with zero variance is exact only if its mean also meets
+        // the exact gradient; a constant but wrong estimate is biased.
+        let exact = |r: &Row| !r.log10_summed_variance.is_finite() && r.max_bias_z <= r.bias_bound;
         groups.push(Group {
             first: runs[0].clone(),
             n_seeds: runs.len(),
@@ -181,22 +184,19 @@ fn summarise(rows: &[Row], ns: &HashMap<usize, f64>) -> Vec<Group> {
             snr_mean: mean(&runs.iter().map(|r| r.snr).collect::<Vec<_>>()),
             max_bias_z: runs
                 .iter()
-                .filter(|r| r.log10_summed_variance.is_finite())
+                .filter(|r| !exact(r))
                 .map(|r| r.max_bias_z)
                 .fold(0.0, f64::max),
             n_seeds_biased: runs
                 .iter()
-                .filter(|r| r.log10_summed_variance.is_finite() && r.max_bias_z > r.bias_bound)
+                .filter(|r| !exact(r) && r.max_bias_z > r.bias_bound)
                 .count(),
-            n_seeds_zero_variance: runs
-                .iter()
-                .filter(|r| !r.log10_summed_variance.is_finite())
-                .count(),
+            n_seeds_zero_variance: runs.iter().filter(|r| exact(r)).count(),
             n_seeds_redrawn: runs.iter().filter(|r| r.n_draws > r.screen_draws()).count(),
             max_draws: runs.iter().map(|r| r.n_draws).max().unwrap_or(0),
             screen_max_bias_z: runs
                 .iter()
-                .filter(|r| r.log10_summed_variance.is_finite())
+                .filter(|r| !exact(r))
                 .map(Row::screen_max_bias_z)
                 .fold(0.0, f64::max),
             evals: mean(
@@ -438,7 +438,7 @@ fn report(name: &str, n_cells: usize, groups: &[Group], figures: &[(String, Stri
                 num(ci.high, 3),
                 ratio_text(g.log10_ratio.as_ref()),
                 num(Some(g.snr_mean), 3),
-                num(Some(g.max_bias_z), 2),
+                z_text(g.max_bias_z),
                 num(Some(g.first.bias_bound), 2),
                 num(Some(g.evals), 1),
                 num(g.ns_per_estimate, 0)
@@ -452,6 +452,16 @@ fn report(name: &str, n_cells: usize, groups: &[Group], figures: &[(String, Stri
         let _ = writeln!(out, "![{caption}](figures/{file})\n");
     }
     out
+}
+
+/// A z-score for the report: two decimals, or scientific notation from a
+/// million on (a constant estimate that misses scores about 1e12).
+fn z_text(z: f64) -> String {
+    if z.abs() >= 1e6 {
+        format!("{z:.1e}")
+    } else {
+        num(Some(z), 2)
+    }
 }
 
 /// Whether `method` only differentiates a relaxation, so that it is biased
@@ -493,17 +503,18 @@ fn findings(out: &mut String, here: &[&Group]) {
     for g in here.iter().filter(|g| g.n_seeds_redrawn > 0) {
         let outcome = if g.n_seeds_biased == 0 {
             format!(
-                "every seed is now within the bound (largest z {}): the flags came from a \
-                 heavy tail that the first draws under-sampled, not from bias",
-                num(Some(g.max_bias_z), 2)
+                "every seed is now within the bound (largest z {}), which fits a heavy \
+                 tail that the first draws under-sampled rather than a bias",
+                z_text(g.max_bias_z)
             )
         } else {
             format!(
-                "{} of {} seeds are still beyond the bound (largest z {}): a possible \
+                "{} of {} seeds {} still beyond the bound (largest z {}): a possible \
                  bias, or a tail heavier than this many draws can sample",
                 g.n_seeds_biased,
                 g.n_seeds,
-                num(Some(g.max_bias_z), 2)
+                if g.n_seeds_biased == 1 { "is" } else { "are" },
+                z_text(g.max_bias_z)
             )
         };
         let _ = writeln!(
@@ -514,7 +525,7 @@ fn findings(out: &mut String, here: &[&Group]) {
             g.first.screen_draws(),
             g.n_seeds_redrawn,
             g.n_seeds,
-            num(Some(g.screen_max_bias_z), 2),
+            z_text(g.screen_max_bias_z),
             g.max_draws
         );
     }

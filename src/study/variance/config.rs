@@ -62,6 +62,10 @@ fn one_f64() -> f64 {
     1.0
 }
 
+/// The most draws a cell may make (`n_draws`, `confirm_draws`): a billion
+/// estimates take minutes on the smallest problem and days on a mixture.
+const MAX_DRAWS: usize = 1_000_000_000;
+
 /// The problem kinds of variance studies.
 pub const PROBLEM_KINDS: &[&str] = &[
     "bit",
@@ -104,18 +108,24 @@ pub fn parse_variance_study(path: &Path, text: &str) -> Result<VarianceStudy, Co
         check_list(path, "temperatures", &raw.temperatures)?;
     }
     check_positive(path, "temperatures", &raw.temperatures)?;
-    if raw.n_draws < 2 {
-        return Err(invalid(path, "n_draws", &raw.n_draws, "must be at least 2"));
+    if !(2..=MAX_DRAWS).contains(&raw.n_draws) {
+        let rule = format!("must be from 2 to {MAX_DRAWS}");
+        return Err(invalid(path, "n_draws", &raw.n_draws, &rule));
     }
+    // An empty list is allowed and means no confirmation draws.
     let mut previous = raw.n_draws;
     for (index, &count) in raw.confirm_draws.iter().enumerate() {
+        let field = format!("confirm_draws[{index}]");
         if count <= previous {
             let rule = "must increase, each above n_draws and the count before it";
+            return Err(invalid(path, &field, &count, rule));
+        }
+        if count > MAX_DRAWS {
             return Err(invalid(
                 path,
-                &format!("confirm_draws[{index}]"),
+                &field,
                 &count,
-                rule,
+                &format!("must be at most {MAX_DRAWS}"),
             ));
         }
         previous = count;

@@ -398,11 +398,32 @@ impl Plan for VariancePlan {
     }
 
     fn work_summary(&self) -> String {
-        format!(
+        let mut text = format!(
             "{} cells of {} draws each ({:.3e} estimates in all)",
             self.cells.len(),
             self.study.n_draws,
             self.cells.len() as f64 * self.study.n_draws as f64
-        )
+        );
+        if let Some(&most) = self.study.confirm_draws.last() {
+            let unbiased = self
+                .cells
+                .iter()
+                .filter(|cell| {
+                    let name = &self.study.estimators[cell.estimator];
+                    let temperature = cell.temperature.map_or(1.0, |t| self.study.temperatures[t]);
+                    self.study
+                        .kind(name, temperature)
+                        .is_ok_and(|kind| kind.is_unbiased())
+                })
+                .count();
+            text.push_str(&format!(
+                "; a cell of an unbiased estimator that fails the bias check is redrawn, up \
+                 to {most} draws (at most {:.3e} estimates if all {unbiased} such cells \
+                 fail)",
+                self.cells.len() as f64 * self.study.n_draws as f64
+                    + unbiased as f64 * (most - self.study.n_draws) as f64
+            ));
+        }
+        text
     }
 }
