@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the gradient estimators: one group per
 //! estimator, on 100 bits (`f = mean_k (b_k − 0.45)²`, logits from N(0, 1))
 //! and on one 10-class categorical variable (`f = ‖b − p‖²`), reporting
-//! estimates per second.
+//! estimates per second; the group `rebar-batch` draws 64 REBAR estimates
+//! per call (`Estimator::estimate_batch`).
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -54,5 +55,46 @@ fn bench_estimators(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_estimators);
+/// REBAR through `Estimator::estimate_batch`: 64 estimates per call on 100
+/// bits and on one 10-class variable, reported per estimate.
+fn bench_batched(c: &mut Criterion) {
+    const BATCH: usize = 64;
+    let problems = [
+        ("bits", 100, ToyProblem::bits(100, 0.45, 0)),
+        ("categorical", 10, ToyProblem::categorical_target(10, 0)),
+    ];
+    let settings = EstimatorSettings {
+        temperature: 0.5,
+        eta: 1.0,
+        ..EstimatorSettings::default()
+    };
+    let mut group = c.benchmark_group("rebar-batch");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(2));
+    for (label, size, problem) in &problems {
+        let kind = EstimatorKind::from_name_with("rebar", &settings).expect("rebar");
+        let mut estimator = Estimator::new(kind, problem.variables, 1);
+        let mut rng = stream_from_seed(1);
+        let mut grads = vec![0.0; BATCH * problem.phi.len()];
+        group.bench_with_input(
+            BenchmarkId::new(*label, size),
+            problem,
+            |bencher, problem| {
+                bencher.iter(|| {
+                    estimator.estimate_batch(
+                        black_box(&problem.phi),
+                        &problem.objective,
+                        &mut rng,
+                        &mut grads,
+                    );
+                    black_box(&grads);
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_estimators, bench_batched);
 criterion_main!(benches);

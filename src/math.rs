@@ -4,8 +4,9 @@
 //! the sign-appropriate branch, logs of sigmoids with `ln_1p`, and
 //! log-sum-exp subtracts the maximum first. [`fast`] holds branch-free
 //! versions of `exp`, `ln`, `ln_1p` and `sigmoid` for loops the compiler
-//! vectorises.
+//! vectorises; [`dispatch`] runs loops in the widest SIMD the CPU has.
 
+pub mod dispatch;
 pub mod fast;
 
 /// The logistic function.

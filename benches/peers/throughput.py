@@ -5,8 +5,9 @@ bench against the vectorised NumPy peer, back to back.
 For each repeat, runs the NumPy peer (`peer_bench.py estimators`, one
 thread, lambda = 0.5, t = 0.45) at every batch size, then our bench
 (`cargo bench --bench estimators` filtered to `rebar/bits/100` and
-`reinforce/bits/100`, one estimate per call, one thread). Writes the
-median over repeats of each rate, the ratio of our rate to NumPy's at each
+`reinforce/bits/100`, one estimate per call, and `rebar-batch/bits/100`,
+64 estimates per call through `Estimator::estimate_batch`; one thread).
+Writes the median over repeats of each rate, the ratio of our rate to NumPy's at each
 batch size and to NumPy's best batch, and the 1-minute load average seen
 at the start of each repeat (the machine may be shared; a high load makes
 both sides slower and the ratio noisier).
@@ -46,13 +47,13 @@ def numpy_rates(python, peer, batch, seconds):
 def rust_rates():
     """Estimates per second of our bench (median throughput criterion reports)."""
     command = ["cargo", "bench", "--bench", "estimators", "--",
-               "^(rebar|reinforce)/bits/100$"]
+               "^(rebar|rebar-batch|reinforce)/bits/100$"]
     env = dict(os.environ, RAYON_NUM_THREADS="1")
     text = subprocess.run(command, check=True, capture_output=True, text=True,
                           env=env).stdout
     rates, current = {}, None
     for line in text.splitlines():
-        name = re.match(r"^(rebar|reinforce)/bits/100\b", line)
+        name = re.match(r"^(rebar-batch|rebar|reinforce)/bits/100\b", line)
         if name:
             current = name.group(1)
         found = re.search(r"thrpt:\s*\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
@@ -70,7 +71,7 @@ def main():
     parser.add_argument("--out", default="reports/variance/throughput.csv")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--batches", default="1,10,100,1000,10000")
+    parser.add_argument("--batches", default="1,10,100,1000,3000,10000,20000,50000")
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
     numpy = {}  # (estimator, batch) -> [rates]
@@ -90,11 +91,13 @@ def main():
         out = csv.writer(handle, lineterminator="\n")
         out.writerow(["estimator", "numpy_batch", "numpy_estimates_per_sec",
                       "rust_estimates_per_sec", "ratio", "repeats", "load_average_1min"])
-        for name in ("rebar", "reinforce"):
+        # rebar-batch (64 estimates per call) is compared with NumPy's rebar.
+        for name, peer in (("rebar", "rebar"), ("rebar-batch", "rebar"),
+                           ("reinforce", "reinforce")):
             if name not in ours:
                 sys.exit(f"the bench printed no throughput for {name}")
             rust = statistics.median(ours[name])
-            medians = {b: statistics.median(numpy[(name, b)]) for b in batches}
+            medians = {b: statistics.median(numpy[(peer, b)]) for b in batches}
             best = max(batches, key=lambda b: medians[b])
             for batch in batches + ["best"]:
                 rate = medians[best if batch == "best" else batch]

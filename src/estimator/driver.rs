@@ -4,6 +4,7 @@
 use rand::Rng;
 
 use super::arm::{self, Antithetic};
+use super::batch::BatchBuffers;
 use super::kind::{EstimatorError, EstimatorKind};
 use super::rebar::{self, RebarParams};
 use super::reinforce::{self, Baseline};
@@ -33,10 +34,12 @@ struct Adaptive {
 /// buffers.
 #[derive(Debug, Clone)]
 pub struct Estimator {
-    kind: EstimatorKind,
-    variables: Variables,
-    n_samples: usize,
+    pub(super) kind: EstimatorKind,
+    pub(super) variables: Variables,
+    pub(super) n_samples: usize,
     workspace: Workspace,
+    /// Buffers of [`Estimator::estimate_batch`].
+    pub(super) batch: BatchBuffers,
     /// The moving-average baseline, once a first value of `f` is seen.
     ema_baseline: Option<f64>,
     adaptive: Option<Adaptive>,
@@ -115,6 +118,7 @@ impl Estimator {
             variables,
             n_samples,
             workspace: Workspace::default(),
+            batch: BatchBuffers::default(),
             ema_baseline: None,
             adaptive,
         })

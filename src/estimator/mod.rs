@@ -18,7 +18,9 @@
 //! an estimator and its settings; [`Estimator`] binds it to a kind of
 //! variable with its buffers and state. Callers that own several
 //! independent blocks (one mixture data point each, say) call an
-//! estimator once per block.
+//! estimator once per block; callers that want many estimates at the same
+//! logits can ask for them in one call (`Estimator::estimate_batch`,
+//! faster for plain REBAR).
 //!
 //! ```
 //! use rebar_optimizer::estimator::{Estimator, EstimatorKind, Variables};
@@ -36,6 +38,7 @@
 //! ```
 
 mod arm;
+mod batch;
 mod binary;
 mod categorical;
 mod driver;

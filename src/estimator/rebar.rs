@@ -23,7 +23,7 @@ use rand::Rng;
 use super::Objective;
 use super::kind::Coupling;
 use super::variable::VariableKind;
-use super::workspace::{Workspace, fill_uniform};
+use super::workspace::{Workspace, fill_uniform, fill_uniform_wide};
 
 /// Fixed settings of one REBAR sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -133,6 +133,108 @@ where
         lambda_derivative(kind, ws, f, eta, temperature);
     }
     REBAR_EVALS
+}
+
+/// Draws `g_hat.len() / n` independent REBAR samples at once, for the
+/// `phi` of one block of `n` logits repeated (`phi_tiled`), into
+/// `ws.g_hat` (segment `i` holds sample `i`). The formulas are those of
+/// [`sample`]; the element-wise passes run once over all segments, so
+/// short blocks lose no time to loop remainders and calls, and only the
+/// objective is called per segment. The random stream is used
+/// differently from `g_hat.len() / n` calls of [`sample`], so the values
+/// differ while the distribution is the same. Returns the evaluations of
+/// `f`. `ws` must be prepared for `phi_tiled`.
+pub(crate) fn sample_batch<V, O, R>(
+    kind: &V,
+    ws: &mut Workspace,
+    phi_tiled: &[f64],
+    n: usize,
+    params: RebarParams,
+    f: &O,
+    rng: &mut R,
+) -> usize
+where
+    V: VariableKind + ?Sized,
+    O: Objective + ?Sized,
+    R: Rng + ?Sized,
+{
+    let RebarParams {
+        eta,
+        temperature,
+        coupling,
+    } = params;
+    let n_segments = phi_tiled.len() / n.max(1);
+    ws.segment_f_b.clear();
+    ws.segment_f_s_tilde.clear();
+
+    fill_uniform_wide(rng, &mut ws.u);
+    let (z, b, s) = (&mut ws.z, &mut ws.b, &mut ws.s);
+    kind.reparameterise_relaxed(phi_tiled, &ws.u, temperature, z, b, s);
+    for (b_i, (s_i, grad_s_i)) in
+        ws.b.chunks(n)
+            .zip(ws.s.chunks(n).zip(ws.grad_s.chunks_mut(n)))
+    {
+        ws.segment_f_b.push(f.value(b_i));
+        f.relaxed_value_grad(s_i, grad_s_i);
+    }
+    kind.relax_pull_back(&ws.s, &ws.grad_s, temperature, &mut ws.grad_z);
+
+    match coupling {
+        Coupling::Independent => {
+            fill_uniform_wide(rng, &mut ws.v);
+            kind.conditional_relaxed(
+                phi_tiled,
+                &ws.theta,
+                &ws.aux,
+                &ws.b,
+                &ws.v,
+                temperature,
+                &mut ws.z_tilde,
+                &mut ws.diag,
+                &mut ws.coef,
+                &mut ws.s_tilde,
+            );
+        }
+        Coupling::SameNoise => {
+            kind.conditional_same_noise(
+                &ws.theta,
+                &ws.aux,
+                &ws.b,
+                &ws.z,
+                &mut ws.z_tilde,
+                &mut ws.diag,
+                &mut ws.coef,
+            );
+            ws.s_tilde.copy_from_slice(&ws.s);
+        }
+    }
+    for (s_i, grad_i) in ws.s_tilde.chunks(n).zip(ws.grad_s_tilde.chunks_mut(n)) {
+        let value = f.relaxed_value_grad(s_i, grad_i);
+        ws.segment_f_s_tilde.push(value);
+    }
+    let (s_tilde, grad_s_tilde) = (&ws.s_tilde, &ws.grad_s_tilde);
+    kind.relax_pull_back(s_tilde, grad_s_tilde, temperature, &mut ws.grad_z_tilde);
+
+    // C = −f(s̃) score + grad_z − Jᵀ grad_z̃, then ĝ = f(b) score + η C,
+    // with each segment's own f(b) and f(s̃).
+    kind.score(&ws.b, &ws.theta, &mut ws.score);
+    let segments = ws.d_eta.chunks_mut(n).zip(ws.grad_z.chunks(n));
+    for ((c_i, gz_i), (sc_i, &f_s_tilde)) in
+        segments.zip(ws.score.chunks(n).zip(&ws.segment_f_s_tilde))
+    {
+        for ((c, &gz), &sc) in c_i.iter_mut().zip(gz_i).zip(sc_i) {
+            *c = gz - f_s_tilde * sc;
+        }
+    }
+    let (theta, diag, coef) = (&ws.theta, &ws.diag, &ws.coef);
+    kind.pull_back(theta, diag, coef, &ws.grad_z_tilde, -1.0, &mut ws.d_eta);
+    let segments = ws.g_hat.chunks_mut(n).zip(ws.d_eta.chunks(n));
+    for ((g_i, c_i), (sc_i, &f_b)) in segments.zip(ws.score.chunks(n).zip(&ws.segment_f_b)) {
+        for ((g, &c), &sc) in g_i.iter_mut().zip(c_i).zip(sc_i) {
+            *g = f_b * sc + eta * c;
+        }
+    }
+    REBAR_EVALS * n_segments
 }
 
 /// Writes `∂ĝ/∂λ` into `ws.d_lambda` from the buffers [`sample`] filled.

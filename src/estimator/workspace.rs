@@ -67,6 +67,10 @@ pub(crate) struct Workspace {
     pub dgrad_s_tilde: Vec<f64>,
     /// See `ds`.
     pub dgrad_z_tilde: Vec<f64>,
+    /// Per-segment `f(b)` of a batch of REBAR samples.
+    pub segment_f_b: Vec<f64>,
+    /// Per-segment `f(s̃)` of a batch of REBAR samples.
+    pub segment_f_s_tilde: Vec<f64>,
 }
 
 impl Workspace {
@@ -147,14 +151,31 @@ pub(crate) fn fill_uniform<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
         }
         return;
     }
-    let mut state = [[0u64; N_LANES]; 4];
+    fill_lanes::<N_LANES, R>(rng, out);
+}
+
+/// Generators run side by side by [`fill_uniform_wide`].
+const WIDE_LANES: usize = 8;
+
+/// [`fill_uniform`] with [`WIDE_LANES`] generators (lane `i` filling
+/// `out[i], out[i + 8], ...`) for long slices, where seeding twice as
+/// many lanes (32 words of `rng` per call) costs little and each step of
+/// the generators fills a whole AVX-512 register.
+pub(crate) fn fill_uniform_wide<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
+    fill_lanes::<WIDE_LANES, R>(rng, out);
+}
+
+/// Seeds `L` xoshiro256++ generators from `rng` and fills `out` from
+/// them in turn.
+fn fill_lanes<const L: usize, R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
+    let mut state = [[0u64; L]; 4];
     for word in state.iter_mut() {
         for lane in word.iter_mut() {
             *lane = rng.next_u64();
         }
     }
     // An all-zero state would stay zero; 2^-256 per lane, but keep it safe.
-    for lane in 0..N_LANES {
+    for lane in 0..L {
         if state.iter().all(|word| word[lane] == 0) {
             state[0][lane] = 0x9E37_79B9_7F4A_7C15;
         }
@@ -162,14 +183,14 @@ pub(crate) fn fill_uniform<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
     fast::vectorised(LaneUniforms { state, out });
 }
 
-/// [`N_LANES`] xoshiro256++ generators in structure-of-arrays form
+/// `L` xoshiro256++ generators in structure-of-arrays form
 /// (`state[word][lane]`), filling a slice of uniforms.
-struct LaneUniforms<'a> {
-    state: [[u64; N_LANES]; 4],
+struct LaneUniforms<'a, const L: usize> {
+    state: [[u64; L]; 4],
     out: &'a mut [f64],
 }
 
-impl fast::Kernel for LaneUniforms<'_> {
+impl<const L: usize> fast::Kernel for LaneUniforms<'_, L> {
     type Output = ();
 
     /// One xoshiro256++ step per lane per chunk:
@@ -181,9 +202,9 @@ impl fast::Kernel for LaneUniforms<'_> {
     #[inline(always)]
     fn run(self) {
         let [mut s0, mut s1, mut s2, mut s3] = self.state;
-        for chunk in self.out.chunks_mut(N_LANES) {
-            let mut words = [0u64; N_LANES];
-            for lane in 0..N_LANES {
+        for chunk in self.out.chunks_mut(L) {
+            let mut words = [0u64; L];
+            for lane in 0..L {
                 words[lane] = s0[lane]
                     .wrapping_add(s3[lane])
                     .rotate_left(23)

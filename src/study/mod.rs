@@ -7,7 +7,7 @@
 //! writing one part file per finished cell through [`store`] (which also
 //! resumes and swaps folders); [`summary`], [`tables`], [`figures`] and
 //! [`report`] turn `results.csv` and `timings.csv` into the derived files;
-//! [`merge`] joins shard outputs.
+//! [`mod@merge`] joins shard outputs.
 
 pub mod analyse;
 pub mod config;

@@ -22,8 +22,8 @@
 //! holding at most one effective point is flagged `at_most_one_point`; a
 //! mean outside the data's bounding box is flagged `outside_data_box`.
 //! With no regularisation at all (`reg_covar = reg_covar_relative = 0`) a
-//! collapse is an error instead ([`GmmError::Collapsed`],
-//! [`GmmError::DegenerateCovariance`]), never a returned model.
+//! collapse is an error instead ([`crate::gmm::GmmError::Collapsed`],
+//! [`crate::gmm::GmmError::DegenerateCovariance`]), never a returned model.
 
 mod covariance;
 mod fit;
