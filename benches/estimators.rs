@@ -11,16 +11,25 @@ use rebar_optimizer::estimator::{ESTIMATOR_NAMES, Estimator, EstimatorKind, Esti
 use rebar_optimizer::problem::ToyProblem;
 use rebar_optimizer::rng::stream_from_seed;
 
-fn bench_estimators(c: &mut Criterion) {
-    let problems = [
+/// The two benched problems, labelled, with their sizes.
+fn problems() -> [(&'static str, usize, ToyProblem); 2] {
+    [
         ("bits", 100, ToyProblem::bits(100, 0.45, 0)),
         ("categorical", 10, ToyProblem::categorical_target(10, 0)),
-    ];
-    let settings = EstimatorSettings {
+    ]
+}
+
+/// Temperature 0.5 and `η = 1`, the other settings at their defaults.
+fn settings() -> EstimatorSettings {
+    EstimatorSettings {
         temperature: 0.5,
         eta: 1.0,
         ..EstimatorSettings::default()
-    };
+    }
+}
+
+fn bench_estimators(c: &mut Criterion) {
+    let (problems, settings) = (problems(), settings());
     // Every estimator but the exact one, which is a reference, not a method.
     for &name in ESTIMATOR_NAMES.iter().filter(|&&name| name != "exact") {
         let mut group = c.benchmark_group(name);
@@ -59,15 +68,7 @@ fn bench_estimators(c: &mut Criterion) {
 /// bits and on one 10-class variable, reported per estimate.
 fn bench_batched(c: &mut Criterion) {
     const BATCH: usize = 64;
-    let problems = [
-        ("bits", 100, ToyProblem::bits(100, 0.45, 0)),
-        ("categorical", 10, ToyProblem::categorical_target(10, 0)),
-    ];
-    let settings = EstimatorSettings {
-        temperature: 0.5,
-        eta: 1.0,
-        ..EstimatorSettings::default()
-    };
+    let (problems, settings) = (problems(), settings());
     let mut group = c.benchmark_group("rebar-batch");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.warm_up_time(Duration::from_millis(500));

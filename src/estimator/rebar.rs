@@ -56,25 +56,88 @@ where
     O: Objective + ?Sized,
     R: Rng + ?Sized,
 {
+    let n_evals = draw_segments(kind, ws, phi, phi.len(), params, f, rng, fill_uniform);
+    if with_lambda {
+        lambda_derivative(kind, ws, f, params.eta, params.temperature);
+    }
+    n_evals
+}
+
+/// Draws `g_hat.len() / n` independent REBAR samples at once, for the
+/// `phi` of one block of `n` logits repeated (`phi_tiled`), into
+/// `ws.g_hat` (segment `i` holds sample `i`), with the formulas of
+/// [`sample`]: the element-wise passes run once over all segments, so
+/// short blocks lose no time to loop remainders and calls, and only the
+/// objective is called per segment. Its uniforms come from
+/// [`fill_uniform_wide`], so the values differ from `g_hat.len() / n`
+/// calls of [`sample`] while the distribution is the same. Returns the
+/// evaluations of `f`. `ws` must be prepared for `phi_tiled`.
+pub(crate) fn sample_batch<V, O, R>(
+    kind: &V,
+    ws: &mut Workspace,
+    phi_tiled: &[f64],
+    n: usize,
+    params: RebarParams,
+    f: &O,
+    rng: &mut R,
+) -> usize
+where
+    V: VariableKind + ?Sized,
+    O: Objective + ?Sized,
+    R: Rng + ?Sized,
+{
+    draw_segments(kind, ws, phi_tiled, n, params, f, rng, fill_uniform_wide)
+}
+
+/// The REBAR samples of [`sample`] (one segment, `n = phi.len()`) and
+/// [`sample_batch`] (segments of `n` logits), drawing uniforms with
+/// `fill`:
+///
+/// ```text
+/// z = reparameterised sample, b = H(z), s = relax(z),  z̃ ~ p(z|b), s̃ = relax(z̃)
+/// C = −f(s̃) score + (∂s/∂z)ᵀ ∇f(s) − (∂z̃/∂φ)ᵀ (∂s̃/∂z̃)ᵀ ∇f(s̃)
+/// ĝ = f(b) score + η C          (f(b), f(s̃) per segment)
+/// ```
+#[allow(clippy::too_many_arguments)]
+fn draw_segments<V, O, R>(
+    kind: &V,
+    ws: &mut Workspace,
+    phi: &[f64],
+    n: usize,
+    params: RebarParams,
+    f: &O,
+    rng: &mut R,
+    fill: fn(&mut R, &mut [f64]),
+) -> usize
+where
+    V: VariableKind + ?Sized,
+    O: Objective + ?Sized,
+    R: Rng + ?Sized,
+{
     let RebarParams {
         eta,
         temperature,
         coupling,
     } = params;
+    let n = n.max(1);
+    ws.segment_f_b.clear();
+    ws.segment_f_s_tilde.clear();
 
-    // Reparameterised sample, its gate and the discrete evaluation.
-    fill_uniform(rng, &mut ws.u);
+    // Reparameterised sample, its gate, the discrete evaluation and the
+    // relaxed term at z (∂z/∂φ = I).
+    fill(rng, &mut ws.u);
     kind.reparameterise_relaxed(phi, &ws.u, temperature, &mut ws.z, &mut ws.b, &mut ws.s);
-    let f_b = f.value(&ws.b);
-
-    // Relaxed term at z (∂z/∂φ = I).
-    f.relaxed_value_grad(&ws.s, &mut ws.grad_s);
+    let relaxed = ws.s.chunks(n).zip(ws.grad_s.chunks_mut(n));
+    for (b_i, (s_i, grad_s_i)) in ws.b.chunks(n).zip(relaxed) {
+        ws.segment_f_b.push(f.value(b_i));
+        f.relaxed_value_grad(s_i, grad_s_i);
+    }
     kind.relax_pull_back(&ws.s, &ws.grad_s, temperature, &mut ws.grad_z);
 
     // Conditional sample z̃ | b with its Jacobian (maths.md §2, §3, §8).
     match coupling {
         Coupling::Independent => {
-            fill_uniform(rng, &mut ws.v);
+            fill(rng, &mut ws.v);
             kind.conditional_relaxed(
                 phi,
                 &ws.theta,
@@ -104,110 +167,6 @@ where
     }
 
     // Relaxed term at z̃.
-    let f_s_tilde = f.relaxed_value_grad(&ws.s_tilde, &mut ws.grad_s_tilde);
-    kind.relax_pull_back(
-        &ws.s_tilde,
-        &ws.grad_s_tilde,
-        temperature,
-        &mut ws.grad_z_tilde,
-    );
-
-    // C = −f(s̃) score + grad_z − Jᵀ grad_z̃, then ĝ = f(b) score + η C.
-    kind.score(&ws.b, &ws.theta, &mut ws.score);
-    for ((c, &gz), &sc) in ws.d_eta.iter_mut().zip(&ws.grad_z).zip(&ws.score) {
-        *c = gz - f_s_tilde * sc;
-    }
-    kind.pull_back(
-        &ws.theta,
-        &ws.diag,
-        &ws.coef,
-        &ws.grad_z_tilde,
-        -1.0,
-        &mut ws.d_eta,
-    );
-    for ((g, &c), &sc) in ws.g_hat.iter_mut().zip(&ws.d_eta).zip(&ws.score) {
-        *g = f_b * sc + eta * c;
-    }
-
-    if with_lambda {
-        lambda_derivative(kind, ws, f, eta, temperature);
-    }
-    REBAR_EVALS
-}
-
-/// Draws `g_hat.len() / n` independent REBAR samples at once, for the
-/// `phi` of one block of `n` logits repeated (`phi_tiled`), into
-/// `ws.g_hat` (segment `i` holds sample `i`). The formulas are those of
-/// [`sample`]; the element-wise passes run once over all segments, so
-/// short blocks lose no time to loop remainders and calls, and only the
-/// objective is called per segment. The random stream is used
-/// differently from `g_hat.len() / n` calls of [`sample`], so the values
-/// differ while the distribution is the same. Returns the evaluations of
-/// `f`. `ws` must be prepared for `phi_tiled`.
-pub(crate) fn sample_batch<V, O, R>(
-    kind: &V,
-    ws: &mut Workspace,
-    phi_tiled: &[f64],
-    n: usize,
-    params: RebarParams,
-    f: &O,
-    rng: &mut R,
-) -> usize
-where
-    V: VariableKind + ?Sized,
-    O: Objective + ?Sized,
-    R: Rng + ?Sized,
-{
-    let RebarParams {
-        eta,
-        temperature,
-        coupling,
-    } = params;
-    let n_segments = phi_tiled.len() / n.max(1);
-    ws.segment_f_b.clear();
-    ws.segment_f_s_tilde.clear();
-
-    fill_uniform_wide(rng, &mut ws.u);
-    let (z, b, s) = (&mut ws.z, &mut ws.b, &mut ws.s);
-    kind.reparameterise_relaxed(phi_tiled, &ws.u, temperature, z, b, s);
-    for (b_i, (s_i, grad_s_i)) in
-        ws.b.chunks(n)
-            .zip(ws.s.chunks(n).zip(ws.grad_s.chunks_mut(n)))
-    {
-        ws.segment_f_b.push(f.value(b_i));
-        f.relaxed_value_grad(s_i, grad_s_i);
-    }
-    kind.relax_pull_back(&ws.s, &ws.grad_s, temperature, &mut ws.grad_z);
-
-    match coupling {
-        Coupling::Independent => {
-            fill_uniform_wide(rng, &mut ws.v);
-            kind.conditional_relaxed(
-                phi_tiled,
-                &ws.theta,
-                &ws.aux,
-                &ws.b,
-                &ws.v,
-                temperature,
-                &mut ws.z_tilde,
-                &mut ws.diag,
-                &mut ws.coef,
-                &mut ws.s_tilde,
-            );
-        }
-        Coupling::SameNoise => {
-            kind.conditional_same_noise(
-                &ws.theta,
-                &ws.aux,
-                &ws.b,
-                &ws.z,
-                &mut ws.z_tilde,
-                &mut ws.diag,
-                &mut ws.coef,
-            );
-            ws.s_tilde.copy_from_slice(&ws.s);
-        }
-    }
     for (s_i, grad_i) in ws.s_tilde.chunks(n).zip(ws.grad_s_tilde.chunks_mut(n)) {
         let value = f.relaxed_value_grad(s_i, grad_i);
         ws.segment_f_s_tilde.push(value);
@@ -215,8 +174,7 @@ where
     let (s_tilde, grad_s_tilde) = (&ws.s_tilde, &ws.grad_s_tilde);
     kind.relax_pull_back(s_tilde, grad_s_tilde, temperature, &mut ws.grad_z_tilde);
 
-    // C = −f(s̃) score + grad_z − Jᵀ grad_z̃, then ĝ = f(b) score + η C,
-    // with each segment's own f(b) and f(s̃).
+    // C = −f(s̃) score + grad_z − Jᵀ grad_z̃, then ĝ = f(b) score + η C.
     kind.score(&ws.b, &ws.theta, &mut ws.score);
     let segments = ws.d_eta.chunks_mut(n).zip(ws.grad_z.chunks(n));
     for ((c_i, gz_i), (sc_i, &f_s_tilde)) in
@@ -234,7 +192,7 @@ where
             *g = f_b * sc + eta * c;
         }
     }
-    REBAR_EVALS * n_segments
+    REBAR_EVALS * ws.segment_f_b.len()
 }
 
 /// Writes `∂ĝ/∂λ` into `ws.d_lambda` from the buffers [`sample`] filled.
