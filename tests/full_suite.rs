@@ -106,6 +106,28 @@ fn a_part_dropped_from_the_suite_loses_its_folder_on_the_next_run() {
         !report.contains("original/"),
         "the report still links the dropped part"
     );
+
+    // An edited suite.json naming a path is never followed out of --out.
+    let record_path = dir.join("out/suite.json");
+    let record = String::from_utf8_lossy(&read(&record_path)).to_string();
+    let tampered = record.replacen("\"name\": \"toy\"", "\"name\": \"../victim\"", 1);
+    assert_ne!(
+        record, tampered,
+        "suite.json has no part named toy: {record}"
+    );
+    fs::write(&record_path, tampered).expect("tamper");
+    fs::create_dir_all(dir.join("victim")).expect("victim");
+    fs::write(dir.join("victim/manifest.json"), "{}").expect("victim manifest");
+    fs::write(
+        dir.join("suite.toml"),
+        "kind = \"suite\"\n\n[[parts]]\nname = \"other\"\nfile = \"parts/toy.toml\"\n",
+    )
+    .expect("write suite");
+    run();
+    assert!(
+        dir.join("victim/manifest.json").exists(),
+        "a folder outside --out was removed"
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -132,6 +132,20 @@ fn broken_variance_studies_are_refused() {
         ),
         (
             variance_study("[\"reinforce\"]", PROBLEMS)
+                .replace("n_bits = 20", "n_bits = 100000000"),
+            "problems[0].n_bits = 100000000 is not allowed: must be given, from 1 to 100000",
+        ),
+        (
+            variance_study("[\"reinforce\"]", PROBLEMS).replace("n_bits = 20", "n_bits = 0"),
+            "problems[0].n_bits = 0 is not allowed",
+        ),
+        (
+            variance_study("[\"reinforce\"]", PROBLEMS)
+                .replace("n_classes = 4", "n_classes = 1000000"),
+            "n_classes = 1000000 is not allowed: must be from 2 to 100000",
+        ),
+        (
+            variance_study("[\"reinforce\"]", PROBLEMS)
                 .replace("n_draws = 500", "n_draws = 2000000000"),
             "n_draws = 2000000000 is not allowed",
         ),

@@ -51,8 +51,9 @@ impl Estimator {
         R: Rng + ?Sized,
     {
         let n = phi.len();
+        assert!(n > 0, "estimate_batch: phi is empty");
         assert!(
-            n > 0 && grads.len().is_multiple_of(n),
+            grads.len().is_multiple_of(n),
             "estimate_batch: {} gradient values are not whole blocks of {n}",
             grads.len()
         );

@@ -195,7 +195,8 @@ fn what_was_run(out: &mut String, inputs: &ReportInputs<'_>) {
     let _ = writeln!(
         out,
         "- \"Within ε of EM\": the run's log-likelihood per point came within ε = {} of the \
-         final EM log-likelihood of the same seed (same initial model).\n",
+         final EM log-likelihood of the same seed (same initial model) at some logged step; \
+         it may have drifted away again by the end (see the final gap).\n",
         inputs.epsilon
     );
 }
@@ -281,7 +282,8 @@ fn findings(
     };
     let _ = writeln!(
         out,
-        "- The best stochastic run is {} at learning rate {}: gap to EM {} per point; it {}.",
+        "- The best stochastic variant (mean over seeds) is {} at learning rate {}: gap to EM \
+         {} per point; it {}.",
         variant(best),
         num(best.learning_rate, 3),
         ci(

@@ -145,13 +145,7 @@ pub fn parse_suite(path: &Path, text: &str) -> Result<Suite, ConfigError> {
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut parts: Vec<SuitePart> = Vec::new();
     for (i, part) in raw.parts.iter().enumerate() {
-        let name_ok = !part.name.is_empty()
-            && part
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !matches!(part.name.as_str(), "figures");
-        if !name_ok {
+        if !is_part_name(&part.name) {
             let rule = "a folder name of a-z, 0-9 and '-', not \"figures\"";
             return Err(invalid(
                 path,
@@ -314,9 +308,20 @@ pub fn run_suite(
     Ok(outcome)
 }
 
+/// Whether `name` can name a part's folder: a-z, 0-9 and '-', not
+/// `figures` (so never a path).
+fn is_part_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name != "figures"
+}
+
 /// Removes `out/<name>/` for every part of `previous` whose name is not in
-/// `current` and whose folder holds a study's `manifest.json` (so only
-/// folders this harness wrote go).
+/// `current`, is a valid part name (`suite.json` may have been edited)
+/// and whose folder holds a study's `manifest.json` (so only part folders
+/// this harness wrote go, with whatever was put inside them).
 fn remove_dropped_parts(
     out: &Path,
     previous: &[SuitePart],
@@ -325,7 +330,7 @@ fn remove_dropped_parts(
     for part in previous {
         let dir = out.join(&part.name);
         let dropped = !current.iter().any(|kept| kept.name == part.name);
-        if dropped && dir.join("manifest.json").is_file() {
+        if dropped && is_part_name(&part.name) && dir.join("manifest.json").is_file() {
             io_context(std::fs::remove_dir_all(&dir), "cannot remove", &dir)?;
         }
     }

@@ -85,6 +85,19 @@ fn toy_verdicts(out: &mut String, part: &PartTables) {
 
 fn variance_verdicts(out: &mut String, part: &PartTables) {
     for r in part.variance.iter().filter(|r| is_rebar(&r.method)) {
+        if r.n_seeds_biased > 0 {
+            let _ = writeln!(
+                out,
+                "- `{}` {} at initial logits, {}: not compared, since it fails the bias \
+                 check in {} of {} seeds.",
+                part.name,
+                r.problem,
+                variant(&r.method, r.temperature),
+                r.n_seeds_biased,
+                r.n_seeds
+            );
+            continue;
+        }
         let verdict = match (
             r.log10_ratio_to_reinforce_ci_low,
             r.log10_ratio_to_reinforce_ci_high,
@@ -93,17 +106,9 @@ fn variance_verdicts(out: &mut String, part: &PartTables) {
             (Some(low), _) if low > 0.0 => "REBAR loses",
             _ => "no clear difference",
         };
-        let flag = if r.n_seeds_biased > 0 {
-            format!(
-                "; flagged by the bias check in {} of {} seeds",
-                r.n_seeds_biased, r.n_seeds
-            )
-        } else {
-            String::new()
-        };
         let _ = writeln!(
             out,
-            "- `{}` {} at initial logits, {}: {verdict}: variance ratio to REINFORCE {}{flag}.",
+            "- `{}` {} at initial logits, {}: {verdict}: variance ratio to REINFORCE {}.",
             part.name,
             r.problem,
             variant(&r.method, r.temperature),

@@ -37,7 +37,7 @@ use crate::estimator::{Coupling, EstimatorError, EstimatorKind, EstimatorSetting
 use crate::rng::{cell_stream, fnv1a64};
 use crate::toyopt::{ToyRunSettings, ToyTask, optimise};
 
-use super::config::{ConfigError, EstimatorOptions, StudySource};
+use super::config::{ConfigError, EstimatorOptions, MAX_LOGITS, StudySource};
 use super::format::{fmt_f64, fmt_opt};
 use super::grid::{uses_eta, uses_temperature};
 use super::plan::Plan;
@@ -269,10 +269,10 @@ pub fn parse_toy_study(path: &Path, text: &str) -> Result<ToyStudy, ConfigError>
     let mut problems = Vec::new();
     for (i, p) in raw.problems.iter().enumerate() {
         need(
-            p.n_bits >= 1,
+            (1..=MAX_LOGITS).contains(&p.n_bits),
             &format!("problems[{i}].n_bits"),
             &p.n_bits,
-            "at least 1",
+            &format!("from 1 to {MAX_LOGITS}"),
         )?;
         let ok = (0.0..=1.0).contains(&p.target);
         need(ok, &format!("problems[{i}].target"), &p.target, "in [0, 1]")?;

@@ -54,7 +54,9 @@ use serde::Deserialize;
 
 mod validate;
 
-pub(crate) use validate::{check_estimator_options, check_list, check_positive, invalid};
+pub(crate) use validate::{
+    MAX_LOGITS, check_estimator_options, check_list, check_positive, invalid,
+};
 use validate::{default_covariance, default_max_iter, default_tol, default_variational};
 
 use crate::data::{DataError, Dataset};

@@ -84,6 +84,11 @@ pub(super) fn default_epsilon() -> f64 {
     1e-3
 }
 
+/// The most logits one problem of a toy or variance study may have
+/// (`n_bits`, `n_classes`): every estimator keeps about thirty buffers of
+/// this length per thread, so a typo of a few zeros would exhaust memory.
+pub(crate) const MAX_LOGITS: usize = 100_000;
+
 pub(crate) fn invalid(
     path: &Path,
     field: &str,

@@ -74,6 +74,8 @@ struct TimingRow {
 struct Group {
     first: Row,
     n_seeds: usize,
+    /// Seeds with a non-zero variance, over which `log10_variance` runs.
+    n_seeds_variance: usize,
     log10_variance: Interval,
     log10_ratio: Option<Interval>,
     snr_mean: f64,
@@ -103,7 +105,8 @@ const SUMMARY_HEADER: &str = "problem,variables,n_coords,method,temperature,eta,
 n_seeds,screen_draws,log10_variance_mean,log10_variance_sd,log10_variance_ci_low,\
 log10_variance_ci_high,log10_ratio_to_reinforce_mean,log10_ratio_to_reinforce_ci_low,\
 log10_ratio_to_reinforce_ci_high,variance_ratio_to_reinforce,snr_mean,max_bias_z,bias_bound,\
-n_seeds_biased,evals_per_estimate,n_seeds_redrawn,max_draws,screen_max_bias_z";
+n_seeds_biased,evals_per_estimate,n_seeds_redrawn,max_draws,screen_max_bias_z,\
+n_seeds_variance";
 
 /// Rebuilds summary.csv, timing_summary.csv, the figures and report.md of
 /// a variance study's folder.
@@ -175,6 +178,7 @@ fn summarise(rows: &[Row], ns: &HashMap<usize, f64>) -> Vec<Group> {
         groups.push(Group {
             first: runs[0].clone(),
             n_seeds: runs.len(),
+            n_seeds_variance: log10.len(),
             log10_variance: if log10.is_empty() {
                 interval(&[f64::NEG_INFINITY])
             } else {
@@ -219,7 +223,7 @@ fn summary_text(groups: &[Group]) -> String {
         let ratio = g.log10_ratio.as_ref();
         let _ = writeln!(
             text,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.problem,
             r.variables,
             r.n_coords,
@@ -244,7 +248,8 @@ fn summary_text(groups: &[Group]) -> String {
             fmt_f64(g.evals),
             g.n_seeds_redrawn,
             g.max_draws,
-            fmt_f64(g.screen_max_bias_z)
+            fmt_f64(g.screen_max_bias_z),
+            g.n_seeds_variance
         );
     }
     text
@@ -429,9 +434,16 @@ fn report(name: &str, n_cells: usize, groups: &[Group], figures: &[(String, Stri
                 (true, true) => " **biased**",
                 (true, false) => " **flagged**",
             };
+            // Seeds with zero variance have no log-variance: say how many
+            // seeds the interval covers when some are missing.
+            let coverage = if g.n_seeds_variance < g.n_seeds && g.n_seeds_variance > 0 {
+                format!(" ({} of {} seeds)", g.n_seeds_variance, g.n_seeds)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} [{}, {}] | {} | {} | {} ({}){bias_flag} | {} | {} |",
+                "| {} | {} [{}, {}]{coverage} | {} | {} | {} ({}){bias_flag} | {} | {} |",
                 g.variant(),
                 num(Some(ci.mean), 3),
                 num(ci.low, 3),
@@ -475,6 +487,14 @@ fn relaxed_only(method: &str) -> bool {
 fn findings(out: &mut String, here: &[&Group]) {
     let _ = writeln!(out, "Findings:\n");
     for g in here.iter().filter(|g| g.first.method != "reinforce") {
+        if g.n_seeds_biased > 0 {
+            let _ = writeln!(
+                out,
+                "- {}: not compared with REINFORCE, since it fails the bias check (below).",
+                g.variant()
+            );
+            continue;
+        }
         let Some(ratio) = &g.log10_ratio else {
             continue;
         };

@@ -9,7 +9,7 @@ use crate::estimator::{ESTIMATOR_NAMES, Estimator, EstimatorKind};
 use crate::rng::fnv1a64;
 
 use super::super::config::{
-    ConfigError, EstimatorOptions, StudySource, check_estimator_options, check_list,
+    ConfigError, EstimatorOptions, MAX_LOGITS, StudySource, check_estimator_options, check_list,
     check_positive, invalid,
 };
 use super::{ProblemSpec, VarianceStudy};
@@ -189,8 +189,11 @@ fn problems(path: &Path, raw: &[RawProblem]) -> Result<Vec<(String, ProblemSpec)
             }
         };
         let classes = || match entry.n_classes {
-            Some(n) if n >= 2 => Ok(n),
-            Some(n) => Err(invalid(path, &field("n_classes"), &n, "must be at least 2")),
+            Some(n) if (2..=MAX_LOGITS).contains(&n) => Ok(n),
+            Some(n) => {
+                let rule = format!("must be from 2 to {MAX_LOGITS}");
+                Err(invalid(path, &field("n_classes"), &n, &rule))
+            }
             None => Err(invalid(
                 path,
                 &field("n_classes"),
@@ -204,18 +207,14 @@ fn problems(path: &Path, raw: &[RawProblem]) -> Result<Vec<(String, ProblemSpec)
                 phi: entry.phi.filter(|p| p.is_finite()).unwrap_or(0.0),
             },
             "bits" => match entry.n_bits {
-                Some(n_bits) if n_bits >= 1 => ProblemSpec::Bits {
+                Some(n_bits) if (1..=MAX_LOGITS).contains(&n_bits) => ProblemSpec::Bits {
                     n_bits,
                     target: target()?,
                 },
                 other => {
-                    let value = format!("{other:?}");
-                    return Err(invalid(
-                        path,
-                        &field("n_bits"),
-                        &value,
-                        "must be at least 1",
-                    ));
+                    let value = other.map_or("(missing)".to_string(), |n| n.to_string());
+                    let rule = format!("must be given, from 1 to {MAX_LOGITS}");
+                    return Err(invalid(path, &field("n_bits"), &value, &rule));
                 }
             },
             "categorical-linear" => ProblemSpec::CategoricalLinear {

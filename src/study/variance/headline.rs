@@ -81,9 +81,14 @@ pub fn rebar_section(dir: &Path) -> String {
             let variance = 10f64.powf(row.log10_variance_mean);
             let factor = base / variance;
             let lambda = row.temperature.map_or_else(String::new, |t| t.to_string());
+            let flag = if row.n_seeds_biased > 0 {
+                " (fails the bias check)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
-                "| {problem} | {base:.4e} | {lambda} | {variance:.4e} | {factor:.3} |"
+                "| {problem} | {base:.4e} | {lambda} | {variance:.4e} | {factor:.3}{flag} |"
             );
             let label = format!("{problem} at λ = {lambda} ({factor:.3}×)");
             if row.n_seeds_biased > 0 {
