@@ -185,6 +185,20 @@ fn merges_of_shards_that_do_not_belong_together_are_refused() {
     assert!(stderr_of(&output).contains("histograms.csv is missing"));
     let figures_after = fs::read_dir(whole.join("figures")).map_or(0, |d| d.count());
     assert_eq!(figures_before, figures_after);
+    // A half-set Slurm array would run the whole study in every task.
+    let partial = [("SLURM_ARRAY_TASK_ID", "2")];
+    let output = run_in(
+        &dir,
+        &["run", "a.toml", "--out", "slurm", "--quiet"],
+        &partial,
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("SLURM_ARRAY_TASK_COUNT=(unset)"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(!dir.join("slurm").exists());
     // A suite runs its parts in one process: sharding it is refused.
     fs::write(
         dir.join("suite.toml"),

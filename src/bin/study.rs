@@ -173,11 +173,25 @@ fn parse_shard(text: &str) -> Result<Shard, Failure> {
 /// The shard from the Slurm array variables, when they are set.
 fn slurm_shard() -> Result<Option<Shard>, Failure> {
     let read = |name: &str| std::env::var(name).ok();
-    let (Some(id), Some(min), Some(count)) = (
+    let (id, min, count) = (
         read("SLURM_ARRAY_TASK_ID"),
         read("SLURM_ARRAY_TASK_MIN"),
         read("SLURM_ARRAY_TASK_COUNT"),
-    ) else {
+    );
+    let (Some(id), Some(min), Some(count)) = (&id, &min, &count) else {
+        // Some but not all set: a half-configured array would silently
+        // run the whole study in every task.
+        if id.is_some() || min.is_some() || count.is_some() {
+            let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+            return Err(usage(format!(
+                "the Slurm array variables must all be set or all unset: \
+                 SLURM_ARRAY_TASK_ID={}, SLURM_ARRAY_TASK_MIN={}, SLURM_ARRAY_TASK_COUNT={} \
+                 (or pass --shard I/N)",
+                shown(&id),
+                shown(&min),
+                shown(&count)
+            )));
+        }
         return Ok(None);
     };
     let numbers = (

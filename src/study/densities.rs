@@ -19,6 +19,7 @@ use std::path::Path;
 use super::StudyError;
 use super::figures::Figure;
 use super::fits::{FitRow, HistogramRow};
+use super::format::fmt_f64;
 use super::plots::{LineChart, Series, draw_grid};
 use super::report::distinct;
 use super::tables::read_table;
@@ -62,7 +63,7 @@ impl CellFit<'_> {
             first.method.clone()
         };
         if let Some(t) = first.temperature {
-            label.push_str(&format!(" λ={t}"));
+            label.push_str(&format!(" λ={}", fmt_f64(t)));
         }
         if let Some(lr) = first.learning_rate {
             label.push_str(&format!(" lr={lr}"));

@@ -10,6 +10,7 @@ use std::fmt::Write;
 use serde::Deserialize;
 
 use super::figures::Figure;
+use super::format::fmt_f64;
 use super::report_glance::at_a_glance;
 use super::tables::{Comparison, SummaryRow};
 
@@ -84,7 +85,7 @@ pub(super) fn ci(mean: Option<f64>, low: Option<f64>, high: Option<f64>) -> Stri
 /// The row's estimator with its temperature, e.g. `rebar λ=0.5`.
 pub(super) fn variant(row: &SummaryRow) -> String {
     match row.temperature {
-        Some(t) => format!("{} λ={t}", row.method),
+        Some(t) => format!("{} λ={}", row.method, fmt_f64(t)),
         None => row.method.clone(),
     }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::StudyError;
+use super::format::fmt_f64;
 use super::suite::SuitePart;
 use super::suite_report::{LEVEL, SviTables, ToySummaryRow, VarianceSummaryRow, optional_table};
 use super::tables::SummaryRow;
@@ -100,7 +101,7 @@ pub(super) fn num(value: Option<f64>, decimals: usize) -> String {
 
 pub(super) fn variant(method: &str, temperature: Option<f64>) -> String {
     match temperature {
-        Some(t) => format!("{method} λ={t}"),
+        Some(t) => format!("{method} λ={}", fmt_f64(t)),
         None => method.to_string(),
     }
 }

@@ -23,6 +23,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::format::fmt_f64;
 use super::stats::{Interval, interval};
 
 /// Why the result tables could not be read.
@@ -144,7 +145,7 @@ impl GridPoint {
     /// The estimator with its temperature, e.g. `rebar λ=0.1` or `em`.
     pub fn variant(&self) -> String {
         match self.temperature {
-            Some(t) => format!("{} λ={t}", self.method),
+            Some(t) => format!("{} λ={}", self.method, fmt_f64(t)),
             None => self.method.clone(),
         }
     }

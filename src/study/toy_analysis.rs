@@ -75,7 +75,7 @@ struct Point {
 impl Point {
     fn variant(&self) -> String {
         match self.first.temperature {
-            Some(t) => format!("{} λ={t}", self.first.method),
+            Some(t) => format!("{} λ={}", self.first.method, fmt_f64(t)),
             None => self.first.method.clone(),
         }
     }

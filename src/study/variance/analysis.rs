@@ -95,7 +95,7 @@ struct Group {
 impl Group {
     fn variant(&self) -> String {
         match self.first.temperature {
-            Some(t) => format!("{} λ={t}", self.first.method),
+            Some(t) => format!("{} λ={}", self.first.method, fmt_f64(t)),
             None => self.first.method.clone(),
         }
     }

@@ -15,6 +15,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::super::format::fmt_f64;
+
 #[derive(Debug, Deserialize)]
 struct SummaryRow {
     problem: String,
@@ -80,7 +82,7 @@ pub fn rebar_section(dir: &Path) -> String {
         {
             let variance = 10f64.powf(row.log10_variance_mean);
             let factor = base / variance;
-            let lambda = row.temperature.map_or_else(String::new, |t| t.to_string());
+            let lambda = row.temperature.map_or_else(String::new, fmt_f64);
             let flag = if row.n_seeds_biased > 0 {
                 " (fails the bias check)"
             } else {
