@@ -18,7 +18,8 @@ fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn study(dir: &Path, args: &[&str]) {
+/// Runs the study binary in `dir` and returns its standard output.
+fn study(dir: &Path, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_study"))
         .current_dir(dir)
         .args(args)
@@ -29,6 +30,7 @@ fn study(dir: &Path, args: &[&str]) {
         "study {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn write_reduced_suite(dir: &Path) {
@@ -93,8 +95,12 @@ fn a_part_dropped_from_the_suite_loses_its_folder_on_the_next_run() {
     fs::write(dir.join("out/notes.txt"), "mine").expect("write notes");
     let only_toy = "kind = \"suite\"\n\n[[parts]]\nname = \"toy\"\nfile = \"parts/toy.toml\"\n";
     fs::write(dir.join("suite.toml"), only_toy).expect("write suite");
-    run();
+    let said = run();
     assert!(!dir.join("out/original").exists(), "stale part folder left");
+    assert!(
+        said.contains("part \"original\" is no longer in the suite"),
+        "the removal went unsaid: {said}"
+    );
     assert!(dir.join("out/toy/results.csv").exists());
     assert_eq!(
         read(&dir.join("out/notes.txt")),

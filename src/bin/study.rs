@@ -294,6 +294,13 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         None => execute(plan.as_deref(), &args.file, &options),
     }?;
     reporter.finish();
+    for name in &outcome.removed_parts {
+        // Said even with --quiet: files went away.
+        say!(
+            "study: removed {} (part {name:?} is no longer in the suite)",
+            outcome.out.join(name).display()
+        );
+    }
     if !args.quiet {
         say!(
             "study: wrote {} ({} cells, {} resumed) in {:.1} s",

@@ -74,6 +74,8 @@ pub struct RunOutcome {
     pub n_resumed: usize,
     /// Wall time of the run (seconds).
     pub wall_seconds: f64,
+    /// Suites only: folders of parts the suite no longer lists, removed.
+    pub removed_parts: Vec<String>,
 }
 
 /// Runs (or resumes) the study `plan` into `options.out`.
@@ -104,6 +106,7 @@ pub fn run(plan: &dyn Plan, options: &RunOptions<'_>) -> Result<RunOutcome, Stud
             n_cells: 0,
             n_resumed: 0,
             wall_seconds: started.elapsed().as_secs_f64(),
+            removed_parts: Vec::new(),
         });
     }
     let result = run_and_write(plan, options, &staging, &state, started, start_time);
@@ -122,6 +125,7 @@ pub fn run(plan: &dyn Plan, options: &RunOptions<'_>) -> Result<RunOutcome, Stud
         n_cells: cells,
         n_resumed,
         wall_seconds: started.elapsed().as_secs_f64(),
+        removed_parts: Vec::new(),
     })
 }
 

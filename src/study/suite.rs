@@ -232,6 +232,8 @@ pub struct SuiteOutcome {
     pub n_run: usize,
     /// Parts taken from an interrupted earlier run of the suite.
     pub n_resumed: usize,
+    /// Names of the dropped parts whose folders were removed.
+    pub removed_parts: Vec<String>,
 }
 
 /// Runs every part of `suite` into `out/<part name>/` by calling
@@ -275,6 +277,7 @@ pub fn run_suite(
     let mut outcome = SuiteOutcome {
         n_run: 0,
         n_resumed: 0,
+        removed_parts: Vec::new(),
     };
     for part in &suite.parts {
         let done = (part.name.clone(), part.hash.clone());
@@ -296,7 +299,7 @@ pub fn run_suite(
         parts: suite.parts.clone(),
     };
     write_json(&out.join(SUITE_FILE), &record)?;
-    remove_dropped_parts(out, &previous_parts, &suite.parts)?;
+    outcome.removed_parts = remove_dropped_parts(out, &previous_parts, &suite.parts)?;
     super::suite_report::build_suite_report(out)?;
     if state_path.exists() {
         io_context(
@@ -321,20 +324,23 @@ fn is_part_name(name: &str) -> bool {
 /// Removes `out/<name>/` for every part of `previous` whose name is not in
 /// `current`, is a valid part name (`suite.json` may have been edited)
 /// and whose folder holds a study's `manifest.json` (so only part folders
-/// this harness wrote go, with whatever was put inside them).
+/// this harness wrote go, with whatever was put inside them); returns
+/// the names removed.
 fn remove_dropped_parts(
     out: &Path,
     previous: &[SuitePart],
     current: &[SuitePart],
-) -> Result<(), StudyError> {
+) -> Result<Vec<String>, StudyError> {
+    let mut removed = Vec::new();
     for part in previous {
         let dir = out.join(&part.name);
         let dropped = !current.iter().any(|kept| kept.name == part.name);
         if dropped && is_part_name(&part.name) && dir.join("manifest.json").is_file() {
             io_context(std::fs::remove_dir_all(&dir), "cannot remove", &dir)?;
+            removed.push(part.name.clone());
         }
     }
-    Ok(())
+    Ok(removed)
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StudyError> {

@@ -63,5 +63,6 @@ pub fn run_suite_file(path: &Path, options: &RunOptions<'_>) -> Result<RunOutcom
         n_cells,
         n_resumed: outcome.n_resumed,
         wall_seconds: started.elapsed().as_secs_f64(),
+        removed_parts: outcome.removed_parts,
     })
 }
