@@ -19,11 +19,10 @@ use super::variable::{Bernoulli, Categorical, VariableKind};
 use super::workspace::Workspace;
 use super::{Estimate, EstimatorKind, Objective, Variables};
 
-/// Buffers of [`Estimator::estimate_batch`]: the logits it last tiled and
-/// their repetition, with a workspace sized for the repetition.
+/// Buffers of [`Estimator::estimate_batch`]: the logits it last drew at,
+/// repeated once per estimate, and a workspace prepared for them.
 #[derive(Debug, Clone, Default)]
 pub(super) struct BatchBuffers {
-    phi: Vec<f64>,
     phi_tiled: Vec<f64>,
     workspace: Workspace,
 }
@@ -119,17 +118,16 @@ impl Estimator {
         O: Objective + ?Sized,
         R: Rng + ?Sized,
     {
+        // The tiling is unchanged when it has the right length and starts
+        // with `phi` (its length is a multiple of `phi.len()`, so it is then
+        // `phi` repeated).
         let batch = &mut self.batch;
-        let same = batch.phi.len() == phi.len()
-            && batch.phi_tiled.len() == grads.len()
-            && batch
-                .phi
+        let same = batch.phi_tiled.len() == grads.len()
+            && batch.phi_tiled[..phi.len()]
                 .iter()
                 .zip(phi)
                 .all(|(a, b)| a.to_bits() == b.to_bits());
         if !same {
-            batch.phi.clear();
-            batch.phi.extend_from_slice(phi);
             batch.phi_tiled.clear();
             for _ in 0..grads.len() / phi.len() {
                 batch.phi_tiled.extend_from_slice(phi);

@@ -35,7 +35,6 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 /// [`StudyError::Merge`] when the shards do not belong together or cells
 /// are missing or duplicated; other variants for unreadable files.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, StudyError> {
-    let start_time = now_utc();
     let manifests = check_manifests(dirs)?;
     if dirs.iter().any(|dir| same_folder(dir, out)) {
         return Err(StudyError::Merge(format!(
@@ -61,13 +60,18 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, StudyError> {
     // merge (which only copies rows); each shard's run is kept as well.
     let first = &manifests[0];
     let shards: Vec<ShardRun> = manifests.iter().map(ShardRun::of).collect();
-    let earliest = shards.iter().map(|s| s.start_time.as_str()).min();
+    let earliest = shards
+        .iter()
+        .map(|s| s.start_time.as_str())
+        .min()
+        .unwrap_or(&first.start_time)
+        .to_string();
     let manifest = Manifest {
         shard: "merged".to_string(),
         threads: shards.iter().map(|s| s.threads).max().unwrap_or(0),
         n_cells_here: first.n_cells,
         n_cells_resumed: 0,
-        start_time: earliest.map_or(start_time, str::to_string),
+        start_time: earliest,
         end_time: now_utc(),
         wall_seconds: shards.iter().map(|s| s.wall_seconds).sum(),
         cell_wall_seconds: WallSummary::of(&seconds),
